@@ -1,0 +1,47 @@
+# Sentinel developer commands. Every target that needs the virtual environment creates it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench eval fmt clean
+
+# Idempotent: re-installs only when pyproject.toml changed.
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# The local demo when SENTINEL_BOT_TOKEN is not set, the real bot when it is.
+run: setup
+	$(PY) -m bot check --lang zh "您好，我是快递理赔专员，您的包裹丢失了，我们三倍理赔，请加客服微信办理。"
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check bot tests scripts
+	$(VENV)/bin/ruff format --check bot tests scripts
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) -m bot rules lint
+
+bench: setup
+	$(PY) -m bot bench
+
+# Scores on the development corpus (not shipped with the project; see README).
+CORPUS ?= ../shared/corpus
+eval: setup
+	$(PY) -m bot eval $(CORPUS)/dev_zh.jsonl --by dataset
+	$(PY) -m bot eval $(CORPUS)/dev_zh.jsonl --by category
+	$(PY) -m bot eval $(CORPUS)/dev_en.jsonl --by dataset
+
+fmt: setup
+	$(VENV)/bin/ruff format bot tests scripts
+	$(VENV)/bin/ruff check --fix bot tests scripts
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,320 @@
+"""Compile validated rules into matchers: one Aho-Corasick automaton for every literal phrase,
+one RE2 set for every regex, an anchor automaton that picks fuzzy-phrase candidates cheaply.
+
+Owns: the frozen, compiled rule set and the pattern-level validation that needs the compilers
+(RE2 refusal, phrases that normalize to nothing, regexes written in a form messages never take).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ahocorasick
+import re2
+
+from bot.engine.extract import Brand, BrandIndex
+from bot.engine.loader import RuleProblem, RuleSetError, RuleSource
+from bot.engine.model import Rule, Signal, SignalLibrary, Text
+from bot.engine.normalize import _T2S, is_cjk, normalize_phrase
+
+# Thousands of patterns need more than RE2's default 8 MiB budget.
+RE2_MAX_MEM = 256 << 20
+MAX_PATTERNS_PER_SIGNAL = 2000
+MAX_PHRASE_LEN = 200
+
+
+def re2_options() -> Any:
+    opts = re2.Options()
+    opts.max_mem = RE2_MAX_MEM
+    opts.log_errors = False
+    return opts
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """A group of patterns that together count as one clue."""
+
+    id: int
+    entity_kinds: frozenset[str]
+    fuzzy_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SignalUse:
+    """A rule's use of a matcher: in which stage (-1 = negative), with what weight and why."""
+
+    matcher: int
+    name: str
+    stage: int
+    weight: float
+    why_zh: str
+    why_en: str
+    entity_only: bool
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    index: int
+    uses: tuple[SignalUse, ...]
+
+
+@dataclass(frozen=True)
+class FuzzyPattern:
+    matcher: int
+    phrase: str
+    anchors: frozenset[str]
+    need: int
+
+
+@dataclass
+class CompiledRuleSet:
+    """Everything the engine needs at match time; built once, then only read."""
+
+    rules: tuple[CompiledRule, ...]
+    matchers: tuple[Matcher, ...]
+    automaton: Any  # ahocorasick.Automaton: phrase -> [(matcher, length, left_b, right_b)]
+    regex_set: Any | None  # re2.Set over all regexes
+    regexes: tuple[tuple[int, Any], ...]  # set index -> (matcher, compiled regex)
+    fuzzy: tuple[FuzzyPattern, ...]
+    anchor_automaton: Any | None
+    entity_matchers: dict[str, tuple[int, ...]]
+    rules_by_matcher: dict[int, tuple[int, ...]]
+    brands: BrandIndex
+    source: RuleSource
+    pattern_count: int = 0
+    warnings: list[RuleProblem] = field(default_factory=list)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        for cr in self.rules:
+            if cr.rule.id == rule_id:
+                return cr.rule
+        return None
+
+
+def _needs_boundary(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _anchors(phrase: str) -> frozenset[str]:
+    if any(is_cjk(c) for c in phrase):
+        compact = "".join(c for c in phrase if not c.isspace())
+        return frozenset(compact[i : i + 2] for i in range(len(compact) - 1))
+    return frozenset(w for w in phrase.split() if len(w) >= 4 or (len(w) >= 3 and w.isalpha()))
+
+
+class _Builder:
+    def __init__(self, source: RuleSource) -> None:
+        self.source = source
+        self.problems: list[RuleProblem] = []
+        self.matchers: list[Matcher] = []
+        self.phrases: dict[str, list[tuple[int, int, bool, bool]]] = defaultdict(list)
+        self.regex_list: list[tuple[int, Any, str]] = []
+        self.fuzzy: list[FuzzyPattern] = []
+        self.entity: dict[str, list[int]] = defaultdict(list)
+        self.pattern_count = 0
+        self.shared: dict[str, int] = {}
+
+    def where(self, rule: Rule | None, loc: tuple[Any, ...]) -> tuple[str, int | None]:
+        if rule is None:
+            return "rules/_signals.yaml", None
+        path = self.source.paths.get(rule.id, rule.id)
+        lines = self.source.lines.get(rule.id, {})
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in lines:
+                return path, lines[loc[:n]]
+        return path, None
+
+    def add_matcher(
+        self,
+        phrases: list[str],
+        fuzzy: list[str],
+        regex: list[str],
+        entity: list[str],
+        fuzzy_score: float,
+        rule: Rule | None,
+        loc: tuple[Any, ...],
+    ) -> int:
+        mid = len(self.matchers)
+        self.matchers.append(Matcher(mid, frozenset(entity), fuzzy_score))
+        total = len(phrases) + len(fuzzy) + len(regex)
+        if total > MAX_PATTERNS_PER_SIGNAL:
+            path, line = self.where(rule, loc)
+            self.problems.append(
+                RuleProblem(path, line, f"more than {MAX_PATTERNS_PER_SIGNAL} patterns in one signal")
+            )
+        for i, p in enumerate(phrases):
+            norm = normalize_phrase(p)
+            if not norm or len(norm) > MAX_PHRASE_LEN:
+                path, line = self.where(rule, (*loc, "phrases", i))
+                why = "is empty after normalization" if not norm else "is too long"
+                self.problems.append(RuleProblem(path, line, f"phrase {p!r} {why}"))
+                continue
+            if len(norm) == 1 and not is_cjk(norm):
+                path, line = self.where(rule, (*loc, "phrases", i))
+                self.problems.append(RuleProblem(path, line, f"phrase {p!r} is a single letter"))
+                continue
+            self.phrases[norm].append(
+                (mid, len(norm), _needs_boundary(norm[0]), _needs_boundary(norm[-1]))
+            )
+            self.pattern_count += 1
+        for i, p in enumerate(fuzzy):
+            norm = normalize_phrase(p)
+            anchors = _anchors(norm)
+            if len(norm) < 4 or len(anchors) < 2:
+                path, line = self.where(rule, (*loc, "fuzzy", i))
+                self.problems.append(
+                    RuleProblem(path, line, f"fuzzy phrase {p!r} is too short to match fuzzily")
+                )
+                continue
+            need = max(2, math.ceil(len(anchors) * 0.5))
+            self.fuzzy.append(FuzzyPattern(mid, norm, anchors, need))
+            self.pattern_count += 1
+        for i, p in enumerate(regex):
+            path, line = self.where(rule, (*loc, "regex", i))
+            problem = regex_problem(p)
+            if problem:
+                self.problems.append(RuleProblem(path, line, f"regex {p!r}: {problem}"))
+                continue
+            try:
+                compiled = re2.compile(p, re2_options())
+            except re2.error as exc:
+                msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+                self.problems.append(RuleProblem(path, line, f"regex {p!r} refused by RE2: {msg}"))
+                continue
+            if compiled.search("") is not None:
+                self.problems.append(
+                    RuleProblem(path, line, f"regex {p!r} matches the empty string")
+                )
+                continue
+            self.regex_list.append((mid, compiled, p))
+            self.pattern_count += 1
+        for kind in entity:
+            self.entity[kind].append(mid)
+        return mid
+
+    def shared_matcher(self, name: str, lib: SignalLibrary) -> int:
+        if name not in self.shared:
+            s = lib.signals[name]
+            self.shared[name] = self.add_matcher(
+                s.phrases, s.fuzzy, s.regex, s.entity, s.fuzzy_score, None, ("signals", name)
+            )
+        return self.shared[name]
+
+    def use_of(
+        self, rule: Rule, sig: Signal, stage: int, name: str, loc: tuple[Any, ...], fallback: Text
+    ) -> SignalUse:
+        lib = self.source.signals
+        if sig.use:
+            shared = lib.signals[sig.use]
+            mid = self.shared_matcher(sig.use, lib)
+            weight = sig.weight if sig.weight is not None else shared.weight
+            why = sig.why or shared.why
+            entity_only = not (shared.phrases or shared.fuzzy or shared.regex)
+            return SignalUse(mid, sig.use, stage, weight, why.zh, why.en, entity_only)
+        mid = self.add_matcher(sig.phrases, sig.fuzzy, sig.regex, sig.entity, sig.fuzzy_score, rule, loc)
+        weight = sig.weight if sig.weight is not None else (1.0 if stage >= 0 else -3.0)
+        if stage >= 0 and weight <= 0 or stage < 0 and weight >= 0:
+            path, line = self.where(rule, (*loc, "weight"))
+            side = "positive in a stage" if stage >= 0 else "negative under negatives"
+            self.problems.append(RuleProblem(path, line, f"weight must be {side}"))
+        why = sig.why or fallback
+        entity_only = not (sig.phrases or sig.fuzzy or sig.regex)
+        return SignalUse(mid, sig.id or name, stage, weight, why.zh, why.en, entity_only)
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Messages are matched in normalized form; a regex that expects another form never fires."""
+    if _T2S.convert(pattern) != pattern:
+        return "contains Traditional characters; write Simplified (messages are converted)"
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if "A" <= ch <= "Z":
+            return "contains upper-case letters; write lower case (messages are case-folded)"
+        i += 1
+    return None
+
+
+_NEGATIVE_FALLBACK = Text(zh="合法通知或提醒的特征", en="looks like a genuine notice or warning")
+
+
+def compile_rules(source: RuleSource, include: Iterable[str] = ("active", "testing")) -> CompiledRuleSet:
+    """Compile the rules whose status is in ``include``; raise RuleSetError on any problem."""
+    b = _Builder(source)
+    wanted = set(include)
+    lib = source.signals
+    compiled: list[CompiledRule] = []
+    for rule in source.rules:
+        if rule.status not in wanted:
+            continue
+        uses: list[SignalUse] = []
+        for si, stage in enumerate(rule.stages):
+            for gi, sig in enumerate(stage.signals):
+                loc = ("stages", si, "signals", gi)
+                uses.append(b.use_of(rule, sig, si, f"{stage.id}/{gi + 1}", loc, stage.title))
+        for ni, sig in enumerate(rule.negatives):
+            uses.append(b.use_of(rule, sig, -1, f"negative/{ni + 1}", ("negatives", ni), _NEGATIVE_FALLBACK))
+        for name in lib.global_negatives:
+            shared = lib.signals[name]
+            mid = b.shared_matcher(name, lib)
+            uses.append(SignalUse(mid, name, -1, shared.weight, shared.why.zh, shared.why.en, False))
+        compiled.append(CompiledRule(rule, len(compiled), tuple(uses)))
+
+    if b.problems:
+        raise RuleSetError(b.problems)
+
+    automaton = ahocorasick.Automaton()
+    for phrase, entries in b.phrases.items():
+        automaton.add_word(phrase, tuple(entries))
+    if b.phrases:
+        automaton.make_automaton()
+
+    regex_set = None
+    if b.regex_list:
+        regex_set = re2.Set.SearchSet(re2_options())
+        for _, _, pattern in b.regex_list:
+            regex_set.Add(pattern)
+        regex_set.Compile()
+
+    anchor_automaton = None
+    if b.fuzzy:
+        by_anchor: dict[str, list[int]] = defaultdict(list)
+        for fi, fp in enumerate(b.fuzzy):
+            for a in fp.anchors:
+                by_anchor[a].append(fi)
+        anchor_automaton = ahocorasick.Automaton()
+        for a, fis in by_anchor.items():
+            anchor_automaton.add_word(a, (a, tuple(fis)))
+        anchor_automaton.make_automaton()
+
+    rules_by_matcher: dict[int, set[int]] = defaultdict(set)
+    for cr in compiled:
+        for u in cr.uses:
+            rules_by_matcher[u.matcher].add(cr.index)
+
+    brands = BrandIndex.build(
+        Brand(e.name, tuple(t.lower() for t in e.tokens), tuple(d.lower() for d in e.domains), tuple(e.numbers))
+        for e in source.brands.brands
+    )
+    return CompiledRuleSet(
+        rules=tuple(compiled),
+        matchers=tuple(b.matchers),
+        automaton=automaton if b.phrases else None,
+        regex_set=regex_set,
+        regexes=tuple((mid, rx) for mid, rx, _ in b.regex_list),
+        fuzzy=tuple(b.fuzzy),
+        anchor_automaton=anchor_automaton,
+        entity_matchers={k: tuple(v) for k, v in b.entity.items()},
+        rules_by_matcher={k: tuple(sorted(v)) for k, v in rules_by_matcher.items()},
+        brands=brands,
+        source=source,
+        pattern_count=b.pattern_count,
+    )

@@ -1,0 +1,247 @@
+"""Strict, total loading of rule files: every error with its file and line, then freeze.
+
+Owns: reading YAML safely (size limit, no anchors or aliases, no duplicate keys), mapping schema
+errors back to lines, and collecting every problem across every file before giving up. The same
+functions serve the CLI, the test suite and (later) a moderator's uploaded edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.engine.model import BrandFile, Rule, SignalLibrary
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_FILE_BYTES = 256 * 1024
+SIGNALS_FILE = "_signals.yaml"
+BRANDS_FILE = "_brands.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleProblem:
+    """One thing wrong with a rule file, located as precisely as we can."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class RuleSetError(Exception):
+    """Raised with every problem found; nothing is half-loaded."""
+
+    def __init__(self, problems: Iterable[RuleProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    """The parsed but not yet compiled rule set, with where each rule came from."""
+
+    rules: tuple[Rule, ...]
+    signals: SignalLibrary
+    brands: BrandFile
+    paths: Mapping[str, str] = field(default_factory=dict)  # rule id -> file
+    lines: Mapping[str, Mapping[tuple[Any, ...], int]] = field(default_factory=dict)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe loader that refuses anchors and aliases: rules never need them, bombs do."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (& and *) are not allowed in rule files",
+                problem_mark=event.start_mark,
+            )
+        event = self.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (& and *) are not allowed in rule files",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def _to_python(
+    node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], where: str
+) -> Any:
+    """Turn a composed node into plain data, recording the line of every path."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _resolve_scalar(key_node)
+            if key in out:
+                raise RuleProblemError(
+                    RuleProblem(where, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                )
+            out[key] = _to_python(value_node, (*path, key), lines, where)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(v, (*path, i), lines, where) for i, v in enumerate(node.value)]
+    return _resolve_scalar(node)
+
+
+def _resolve_scalar(node: yaml.Node) -> Any:
+    loader = _NoAliasLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+class RuleProblemError(Exception):
+    def __init__(self, problem: RuleProblem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Parse one YAML document safely. Raises RuleProblemError with a line on any fault."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise RuleProblemError(
+            RuleProblem(where, None, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        )
+    loader = _NoAliasLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise RuleProblemError(RuleProblem(where, line, f"YAML: {exc.problem or exc}")) from exc
+    except yaml.YAMLError as exc:
+        raise RuleProblemError(RuleProblem(where, None, f"YAML: {exc}")) from exc
+    finally:
+        loader.dispose()
+    if node is None:
+        raise RuleProblemError(RuleProblem(where, 1, "the file is empty"))
+    lines: dict[tuple[Any, ...], int] = {}
+    data = _to_python(node, (), lines, where)
+    return data, lines
+
+
+def _line_for(loc: tuple[Any, ...], lines: Mapping[tuple[Any, ...], int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def validate_model(
+    model: type[M], data: Any, where: str, lines: Mapping[tuple[Any, ...], int]
+) -> tuple[M | None, list[RuleProblem]]:
+    """Validate ``data`` against ``model``; schema errors come back with their lines."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            dotted = ".".join(str(p) for p in loc) or "(top level)"
+            problems.append(RuleProblem(where, _line_for(loc, lines), f"{dotted}: {err['msg']}"))
+        return None, problems
+
+
+def load_rule_text(
+    text: str, where: str
+) -> tuple[Rule | None, dict[tuple[Any, ...], int], list[RuleProblem]]:
+    """Parse and validate a single rule document (as a moderator would upload it)."""
+    try:
+        data, lines = parse_yaml(text, where)
+    except RuleProblemError as exc:
+        return None, {}, [exc.problem]
+    rule, problems = validate_model(Rule, data, where, lines)
+    return rule, lines, problems
+
+
+def read_rule_dir(directory: Path) -> RuleSource:
+    """Load every rule file in ``directory``; raise RuleSetError listing every problem."""
+    problems: list[RuleProblem] = []
+    if not directory.is_dir():
+        raise RuleSetError([RuleProblem(str(directory), None, "rules directory not found")])
+
+    def load_aux(name: str, model: type[M]) -> M | None:
+        path = directory / name
+        if not path.is_file():
+            problems.append(RuleProblem(str(path), None, "required file is missing"))
+            return None
+        try:
+            data, lines = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        except RuleProblemError as exc:
+            problems.append(exc.problem)
+            return None
+        except UnicodeDecodeError:
+            problems.append(RuleProblem(str(path), None, "file is not UTF-8 text"))
+            return None
+        obj, errs = validate_model(model, data, str(path), lines)
+        problems.extend(errs)
+        return obj
+
+    signals = load_aux(SIGNALS_FILE, SignalLibrary)
+    brands = load_aux(BRANDS_FILE, BrandFile)
+
+    rules: list[Rule] = []
+    paths: dict[str, str] = {}
+    all_lines: dict[str, dict[tuple[Any, ...], int]] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        if path.name.startswith("_") or path.suffix not in (".yaml", ".yml"):
+            continue
+        where = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems.append(RuleProblem(where, None, "file is not UTF-8 text"))
+            continue
+        rule, lines, errs = load_rule_text(text, where)
+        problems.extend(errs)
+        if rule is None:
+            continue
+        if rule.id != path.stem:
+            problems.append(
+                RuleProblem(where, lines.get(("id",)), f"id {rule.id!r} must equal the file name {path.stem!r}")
+            )
+        if rule.id in paths:
+            problems.append(
+                RuleProblem(where, lines.get(("id",)), f"duplicate rule id {rule.id!r} (also in {paths[rule.id]})")
+            )
+            continue
+        paths[rule.id] = where
+        all_lines[rule.id] = lines
+        rules.append(rule)
+
+    if signals is not None:
+        for rule in rules:
+            for sig_path, sig in _signal_refs(rule):
+                if sig.use and sig.use not in signals.signals:
+                    problems.append(
+                        RuleProblem(
+                            paths[rule.id],
+                            _line_for(sig_path, all_lines[rule.id]),
+                            f"uses unknown shared signal {sig.use!r}",
+                        )
+                    )
+    if problems or signals is None or brands is None:
+        raise RuleSetError(problems)
+    return RuleSource(tuple(rules), signals, brands, paths, all_lines)
+
+
+def _signal_refs(rule: Rule) -> Iterable[tuple[tuple[Any, ...], Any]]:
+    for si, stage in enumerate(rule.stages):
+        for gi, sig in enumerate(stage.signals):
+            yield ("stages", si, "signals", gi), sig
+    for ni, sig in enumerate(rule.negatives):
+        yield ("negatives", ni), sig

@@ -1,0 +1,171 @@
+"""The rule-set schema: what a rule file, the shared signal library and the brands file may say.
+
+Owns: the typed, validated shape of rules (pydantic models, unknown keys rejected). Loading from
+YAML with line numbers lives in ``loader``; turning rules into matchers lives in ``compiler``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.engine.extract import ENTITY_KINDS
+
+Risk = Literal["high", "medium", "low", "none"]
+RISK_ORDER: dict[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3}
+LANGS = ("zh", "en")
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A text in both languages the bot answers in (Traditional is derived from zh)."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class TextList(Strict):
+    zh: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+
+class Signal(Strict):
+    """One weighted clue. It fires when any of its phrases, fuzzy phrases, regexes or entity
+    kinds is found, and counts once per rule however often it is found."""
+
+    id: str | None = Field(default=None, pattern=ID_PATTERN)
+    use: str | None = Field(default=None, pattern=ID_PATTERN)
+    weight: float | None = None
+    why: Text | None = None
+    phrases: list[str] = Field(default_factory=list)
+    fuzzy: list[str] = Field(default_factory=list)
+    fuzzy_score: float = Field(default=88.0, ge=60.0, le=100.0)
+    regex: list[str] = Field(default_factory=list)
+    entity: list[str] = Field(default_factory=list)
+
+    @field_validator("phrases", "fuzzy", "regex")
+    @classmethod
+    def _no_blank(cls, v: list[str]) -> list[str]:
+        for item in v:
+            if not item.strip():
+                raise ValueError("empty pattern")
+        return v
+
+    @field_validator("entity")
+    @classmethod
+    def _known_entities(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - ENTITY_KINDS)
+        if unknown:
+            raise ValueError(f"unknown entity kind {unknown}; known: {sorted(ENTITY_KINDS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _has_matcher(self) -> Signal:
+        own = self.phrases or self.fuzzy or self.regex or self.entity
+        if self.use and own:
+            raise ValueError("a signal either uses a shared signal or lists its own patterns")
+        if not self.use and not own:
+            raise ValueError("a signal needs phrases, fuzzy, regex, entity or use")
+        return self
+
+
+class Stage(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text
+    signals: list[Signal] = Field(min_length=1)
+
+
+class Thresholds(Strict):
+    low: float = 3.0
+    medium: float = 5.0
+    high: float = 8.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not 0 < self.low <= self.medium <= self.high:
+            raise ValueError("thresholds must satisfy 0 < low <= medium <= high")
+        return self
+
+
+class Examples(Strict):
+    scam: list[str] = Field(min_length=2)
+    benign: list[str] = Field(min_length=2)
+    known_misses: list[str] = Field(default_factory=list)
+
+
+class Rule(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    version: int = Field(ge=1)
+    status: Literal["active", "testing", "disabled"]
+    severity: Literal["high", "medium", "low"]
+    family: str = Field(pattern=ID_PATTERN)
+    title: Text
+    summary: Text
+    references: list[str] = Field(default_factory=list)
+    false_positives: list[str] = Field(default_factory=list)
+    review_by: dt.date | None = None
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    # How many distinct textual signals must fire before the rule may give any risk.
+    min_signals: int = Field(default=2, ge=1, le=10)
+    stages: list[Stage] = Field(min_length=1)
+    negatives: list[Signal] = Field(default_factory=list)
+    advice: TextList
+    examples: Examples
+
+    @model_validator(mode="after")
+    def _unique_stage_ids(self) -> Rule:
+        ids = [s.id for s in self.stages]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate stage ids {dup}")
+        return self
+
+
+class SharedSignal(Strict):
+    """A signal in the shared library (``rules/_signals.yaml``), referenced with ``use:``."""
+
+    weight: float
+    why: Text
+    phrases: list[str] = Field(default_factory=list)
+    fuzzy: list[str] = Field(default_factory=list)
+    fuzzy_score: float = Field(default=88.0, ge=60.0, le=100.0)
+    regex: list[str] = Field(default_factory=list)
+    entity: list[str] = Field(default_factory=list)
+
+    @field_validator("entity")
+    @classmethod
+    def _known_entities(cls, v: list[str]) -> list[str]:
+        return Signal._known_entities(v)
+
+
+class SignalLibrary(Strict):
+    signals: dict[str, SharedSignal]
+    # Shared signals applied as negatives to every rule (news, warnings, the bank's own notice).
+    global_negatives: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _negatives_exist(self) -> SignalLibrary:
+        missing = sorted(set(self.global_negatives) - set(self.signals))
+        if missing:
+            raise ValueError(f"global_negatives name unknown signals {missing}")
+        for name in self.global_negatives:
+            if self.signals[name].weight >= 0:
+                raise ValueError(f"global negative {name!r} must have a negative weight")
+        return self
+
+
+class BrandEntry(Strict):
+    name: str
+    tokens: list[str] = Field(min_length=1)
+    domains: list[str] = Field(min_length=1)
+    numbers: list[str] = Field(default_factory=list)
+
+
+class BrandFile(Strict):
+    brands: list[BrandEntry]

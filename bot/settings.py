@@ -1,0 +1,135 @@
+"""The one settings object: non-secret defaults from ``config.yaml``, overrides and secrets from
+the environment (prefix ``SENTINEL_``).
+
+Owns: loading, validating and describing settings. Unknown keys and bad values are rejected
+with a message that names the key. Secrets (bot token, pseudonym key, database password) are
+never read from the file and never printed: ``redacted()`` is what logs may show.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "SENTINEL_"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+# Settings that only ever come from the environment.
+SECRET_ENV = {
+    "bot_token": "SENTINEL_BOT_TOKEN",
+    "pseudonym_key": "SENTINEL_PSEUDONYM_KEY",
+    "database_url": "SENTINEL_DATABASE_URL",
+}
+
+
+class SettingsError(Exception):
+    """Settings are missing, unknown or invalid; the message says which and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineSettings(_Section):
+    rules_dir: Path = Path("rules")
+    max_text_chars: int = Field(default=20_000, ge=100, le=1_000_000)
+    conversation_max_messages: int = Field(default=10, ge=1, le=50)
+
+
+class Settings(_Section):
+    mode: Literal["demo", "production"] = "demo"
+    data_dir: Path = Path("data")
+    default_language: Literal["zh-hans", "zh-hant", "en"] = "zh-hans"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    hotlines: dict[str, str] = Field(default_factory=dict)
+    # Secrets: environment only.
+    bot_token: SecretStr | None = None
+    pseudonym_key: SecretStr | None = None
+    database_url: SecretStr | None = None
+
+    @field_validator("hotlines")
+    @classmethod
+    def _hotlines(cls, v: dict[str, str]) -> dict[str, str]:
+        for region, number in v.items():
+            if not region or not number.strip():
+                raise ValueError(f"hotline for {region!r} is empty")
+        return v
+
+    @property
+    def database_url_value(self) -> str:
+        """The database URL in force: the environment's, or SQLite in the data directory."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sentinel.db').as_posix()}"
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings as logs may show them: secrets masked, passwords cut from URLs."""
+        data = self.model_dump(mode="json", exclude={"bot_token", "pseudonym_key", "database_url"})
+        for name in SECRET_ENV:
+            data[name] = "(set)" if getattr(self, name) is not None else "(not set)"
+        return data
+
+
+def _coerce(raw: str) -> Any:
+    """Environment values are YAML scalars, so SENTINEL_ENGINE__MAX_TEXT_CHARS=5000 is a number."""
+    try:
+        return yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        return raw
+
+
+def load_settings(
+    config_path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load ``config.yaml`` (or ``SENTINEL_CONFIG``), apply ``SENTINEL_*`` overrides, validate."""
+    env = os.environ if environ is None else environ
+    path = Path(config_path or env.get("SENTINEL_CONFIG") or DEFAULT_CONFIG)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise SettingsError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: the top level must be a mapping of settings")
+    for secret in SECRET_ENV:
+        if secret in data:
+            raise SettingsError(
+                f"{path}: {secret!r} is a secret; set it in the environment as {SECRET_ENV[secret]}"
+            )
+
+    known = set(Settings.model_fields)
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or key == "SENTINEL_CONFIG":
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        if parts[0] not in known:
+            raise SettingsError(f"unknown setting in environment: {key}")
+        target = data
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise SettingsError(f"{key}: {part} is not a section")
+        target[parts[-1]] = value if parts[0] in SECRET_ENV else _coerce(value)
+
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            dotted = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {dotted}: {err['msg']}")
+        raise SettingsError(f"invalid settings ({path} + environment):\n" + "\n".join(lines)) from exc
+    if settings.mode == "production" and settings.pseudonym_key is None:
+        raise SettingsError("production mode needs SENTINEL_PSEUDONYM_KEY in the environment")
+    return settings
