@@ -65,7 +65,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     zh = lang == "zh"
     print(RISK_WORDS[lang][verdict.risk])
     if verdict.rule is not None:
-        print(("诈骗类型：" if zh else "Scam type: ") + (verdict.rule.title_zh if zh else verdict.rule.title_en))
+        print(
+            ("诈骗类型：" if zh else "Scam type: ")
+            + (verdict.rule.title_zh if zh else verdict.rule.title_en)
+        )
         print(f"  rule {verdict.rule.id} v{verdict.rule.version}, score {verdict.score}")
         for stage in verdict.stages:
             title = stage.title_zh if zh else stage.title_en
@@ -126,7 +129,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         def f(x: float | None) -> str:
             return "-" if x is None else f"{x:.4f}"
 
-        print(f"{name[:40]:<40} {m['scam']:>6} {m['benign']:>6} {f(m['recall']):>7} {f(m['precision']):>7} {f(m['fpr']):>7}")
+        print(
+            f"{name[:40]:<40} {m['scam']:>6} {m['benign']:>6} {f(m['recall']):>7} {f(m['precision']):>7} {f(m['fpr']):>7}"
+        )
 
     row("overall", data["overall"])
     for k, m in data["by_lang"].items():
@@ -134,8 +139,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for k, m in data["by"].items():
         row(f"{args.by}={k}", m)
     lat = data["latency_ms"]
-    print(f"latency ms p50 {lat['p50']} p90 {lat['p90']} p99 {lat['p99']} max {lat['max']}; "
-          f"{data['messages_per_s']} messages/s")
+    print(
+        f"latency ms p50 {lat['p50']} p90 {lat['p90']} p99 {lat['p99']} max {lat['max']}; "
+        f"{data['messages_per_s']} messages/s"
+    )
     return EXIT_OK
 
 
@@ -170,12 +177,23 @@ def build_parser() -> argparse.ArgumentParser:
         "(each TEXT is one message). Use - to read one message from standard input.",
     )
     p.add_argument("text", nargs="*", metavar="TEXT", help="message text, or - for stdin")
-    p.add_argument("--json", action="store_true", help="print one JSON object (risk, rule, family, stages, evidence, next, advice)")
-    p.add_argument("--lang", choices=["zh", "en"], default="en", help="language of titles and advice (default en)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (risk, rule, family, stages, evidence, next, advice)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        default="en",
+        help="language of titles and advice (default en)",
+    )
     p.add_argument("--dir", help="rules directory (default: from settings)")
     p.set_defaults(func=cmd_check)
 
-    rules = sub.add_parser("rules", help="lint or test rule files", description="Work with rule files.")
+    rules = sub.add_parser(
+        "rules", help="lint or test rule files", description="Work with rule files."
+    )
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     lint = rsub.add_parser(
         "lint",
@@ -213,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
         "500-character messages, each beside a naive scan of every pattern, in one run.",
     )
     b.add_argument("--json", action="store_true", help="print one JSON object")
-    b.add_argument("--messages", type=int, default=400, help="messages per measurement (default 400)")
+    b.add_argument(
+        "--messages", type=int, default=400, help="messages per measurement (default 400)"
+    )
     b.add_argument("--dir", help="rules directory (default: from settings)")
     b.set_defaults(func=cmd_bench)
     return parser

@@ -129,7 +129,9 @@ def load_settings(
         for err in exc.errors():
             dotted = ".".join(str(p) for p in err["loc"])
             lines.append(f"  {dotted}: {err['msg']}")
-        raise SettingsError(f"invalid settings ({path} + environment):\n" + "\n".join(lines)) from exc
+        raise SettingsError(
+            f"invalid settings ({path} + environment):\n" + "\n".join(lines)
+        ) from exc
     if settings.mode == "production" and settings.pseudonym_key is None:
         raise SettingsError("production mode needs SENTINEL_PSEUDONYM_KEY in the environment")
     return settings

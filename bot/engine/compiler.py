@@ -16,6 +16,7 @@ from typing import Any
 import ahocorasick
 import re2
 
+from bot.engine.atoms import required_atoms
 from bot.engine.extract import Brand, BrandIndex
 from bot.engine.loader import RuleProblem, RuleSetError, RuleSource
 from bot.engine.model import Rule, Signal, SignalLibrary, Text
@@ -77,9 +78,10 @@ class CompiledRuleSet:
 
     rules: tuple[CompiledRule, ...]
     matchers: tuple[Matcher, ...]
-    automaton: Any  # ahocorasick.Automaton: phrase -> [(matcher, length, left_b, right_b)]
-    regex_set: Any | None  # re2.Set over all regexes
-    regexes: tuple[tuple[int, Any], ...]  # set index -> (matcher, compiled regex)
+    # ahocorasick.Automaton: key -> ((matcher, length, left_b, right_b)..., regex indices...)
+    automaton: Any
+    regexes: tuple[tuple[int, Any], ...]  # regex index -> (matcher, compiled RE2 regex)
+    always_run: tuple[int, ...]  # regexes without literal atoms: tried on every message
     fuzzy: tuple[FuzzyPattern, ...]
     anchor_automaton: Any | None
     entity_matchers: dict[str, tuple[int, ...]]
@@ -145,7 +147,9 @@ class _Builder:
         if total > MAX_PATTERNS_PER_SIGNAL:
             path, line = self.where(rule, loc)
             self.problems.append(
-                RuleProblem(path, line, f"more than {MAX_PATTERNS_PER_SIGNAL} patterns in one signal")
+                RuleProblem(
+                    path, line, f"more than {MAX_PATTERNS_PER_SIGNAL} patterns in one signal"
+                )
             )
         for i, p in enumerate(phrases):
             norm = normalize_phrase(p)
@@ -191,7 +195,9 @@ class _Builder:
                     RuleProblem(path, line, f"regex {p!r} matches the empty string")
                 )
                 continue
-            self.regex_list.append((mid, compiled, p))
+            # Matching runs on the UTF-8 bytes of the message (encoded once per message), so the
+            # compiled form is the bytes pattern; offsets are mapped back to characters.
+            self.regex_list.append((mid, re2.compile(p.encode("utf-8"), re2_options()), p))
             self.pattern_count += 1
         for kind in entity:
             self.entity[kind].append(mid)
@@ -216,9 +222,11 @@ class _Builder:
             why = sig.why or shared.why
             entity_only = not (shared.phrases or shared.fuzzy or shared.regex)
             return SignalUse(mid, sig.use, stage, weight, why.zh, why.en, entity_only)
-        mid = self.add_matcher(sig.phrases, sig.fuzzy, sig.regex, sig.entity, sig.fuzzy_score, rule, loc)
+        mid = self.add_matcher(
+            sig.phrases, sig.fuzzy, sig.regex, sig.entity, sig.fuzzy_score, rule, loc
+        )
         weight = sig.weight if sig.weight is not None else (1.0 if stage >= 0 else -3.0)
-        if stage >= 0 and weight <= 0 or stage < 0 and weight >= 0:
+        if (stage >= 0 and weight <= 0) or (stage < 0 and weight >= 0):
             path, line = self.where(rule, (*loc, "weight"))
             side = "positive in a stage" if stage >= 0 else "negative under negatives"
             self.problems.append(RuleProblem(path, line, f"weight must be {side}"))
@@ -235,7 +243,12 @@ def regex_problem(pattern: str) -> str | None:
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
-            i += 2
+            # Skip the escape, and the whole name of a class such as \p{Han}.
+            if pattern[i + 1 : i + 3] in ("p{", "P{"):
+                close = pattern.find("}", i)
+                i = close + 1 if close > 0 else len(pattern)
+            else:
+                i += 2
             continue
         if "A" <= ch <= "Z":
             return "contains upper-case letters; write lower case (messages are case-folded)"
@@ -246,7 +259,9 @@ def regex_problem(pattern: str) -> str | None:
 _NEGATIVE_FALLBACK = Text(zh="合法通知或提醒的特征", en="looks like a genuine notice or warning")
 
 
-def compile_rules(source: RuleSource, include: Iterable[str] = ("active", "testing")) -> CompiledRuleSet:
+def compile_rules(
+    source: RuleSource, include: Iterable[str] = ("active", "testing")
+) -> CompiledRuleSet:
     """Compile the rules whose status is in ``include``; raise RuleSetError on any problem."""
     b = _Builder(source)
     wanted = set(include)
@@ -261,28 +276,36 @@ def compile_rules(source: RuleSource, include: Iterable[str] = ("active", "testi
                 loc = ("stages", si, "signals", gi)
                 uses.append(b.use_of(rule, sig, si, f"{stage.id}/{gi + 1}", loc, stage.title))
         for ni, sig in enumerate(rule.negatives):
-            uses.append(b.use_of(rule, sig, -1, f"negative/{ni + 1}", ("negatives", ni), _NEGATIVE_FALLBACK))
+            uses.append(
+                b.use_of(rule, sig, -1, f"negative/{ni + 1}", ("negatives", ni), _NEGATIVE_FALLBACK)
+            )
         for name in lib.global_negatives:
             shared = lib.signals[name]
             mid = b.shared_matcher(name, lib)
-            uses.append(SignalUse(mid, name, -1, shared.weight, shared.why.zh, shared.why.en, False))
+            uses.append(
+                SignalUse(mid, name, -1, shared.weight, shared.why.zh, shared.why.en, False)
+            )
         compiled.append(CompiledRule(rule, len(compiled), tuple(uses)))
 
     if b.problems:
         raise RuleSetError(b.problems)
 
-    automaton = ahocorasick.Automaton()
+    # Every phrase and every regex atom go into one automaton: one pass over the message finds
+    # the phrases and tells which regexes can possibly match. Only those run (RE2).
+    atoms_of = [required_atoms(p) for _, _, p in b.regex_list]
+    keys: dict[str, tuple[list[tuple[int, int, bool, bool]], list[int]]] = {}
     for phrase, entries in b.phrases.items():
-        automaton.add_word(phrase, tuple(entries))
-    if b.phrases:
+        keys[phrase] = (list(entries), [])
+    for ri, atoms in enumerate(atoms_of):
+        for atom in atoms or ():
+            keys.setdefault(atom, ([], []))[1].append(ri)
+    automaton = None
+    if keys:
+        automaton = ahocorasick.Automaton()
+        for key, (entries, regex_ids) in keys.items():
+            automaton.add_word(key, (tuple(entries), tuple(regex_ids)))
         automaton.make_automaton()
-
-    regex_set = None
-    if b.regex_list:
-        regex_set = re2.Set.SearchSet(re2_options())
-        for _, _, pattern in b.regex_list:
-            regex_set.Add(pattern)
-        regex_set.Compile()
+    always_run = tuple(ri for ri, atoms in enumerate(atoms_of) if atoms is None)
 
     anchor_automaton = None
     if b.fuzzy:
@@ -301,15 +324,20 @@ def compile_rules(source: RuleSource, include: Iterable[str] = ("active", "testi
             rules_by_matcher[u.matcher].add(cr.index)
 
     brands = BrandIndex.build(
-        Brand(e.name, tuple(t.lower() for t in e.tokens), tuple(d.lower() for d in e.domains), tuple(e.numbers))
+        Brand(
+            e.name,
+            tuple(t.lower() for t in e.tokens),
+            tuple(d.lower() for d in e.domains),
+            tuple(e.numbers),
+        )
         for e in source.brands.brands
     )
     return CompiledRuleSet(
         rules=tuple(compiled),
         matchers=tuple(b.matchers),
-        automaton=automaton if b.phrases else None,
-        regex_set=regex_set,
+        automaton=automaton,
         regexes=tuple((mid, rx) for mid, rx, _ in b.regex_list),
+        always_run=always_run,
         fuzzy=tuple(b.fuzzy),
         anchor_automaton=anchor_automaton,
         entity_matchers={k: tuple(v) for k, v in b.entity.items()},

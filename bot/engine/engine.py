@@ -56,9 +56,12 @@ class Engine:
         t = norm.text
         hits: dict[int, list[tuple[int, int]]] = defaultdict(list)
 
+        candidates: set[int] = set(rs.always_run)
         if rs.automaton is not None and t:
             n = len(t)
-            for end, entries in rs.automaton.iter(t):
+            for end, (entries, regex_ids) in rs.automaton.iter(t):
+                if regex_ids:
+                    candidates.update(regex_ids)
                 for mid, length, left_b, right_b in entries:
                     start = end - length + 1
                     if left_b and start > 0 and _is_word_char(t[start - 1]):
@@ -69,15 +72,25 @@ class Engine:
                     if len(spans) < MAX_EVIDENCE_PER_SIGNAL:
                         spans.append((start, end + 1))
 
-        if rs.regex_set is not None and t:
-            for idx in rs.regex_set.Match(t) or ():
+        if candidates and t:
+            tb = t.encode("utf-8")
+            ascii_only = len(tb) == len(t)
+
+            def char_at(byte: int) -> int:
+                return byte if ascii_only else len(tb[:byte].decode("utf-8", "ignore"))
+
+            for idx in sorted(candidates):
                 mid, rx = rs.regexes[idx]
                 spans = hits[mid]
-                for k, m in enumerate(rx.finditer(t)):
+                if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
+                    continue
+                for k, m in enumerate(rx.finditer(tb)):
                     if k >= MAX_REGEX_MATCHES or len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
                         break
                     if m.end() > m.start():
-                        spans.append((m.start(), m.end()))
+                        spans.append((char_at(m.start()), char_at(m.end())))
+                if not spans:
+                    del hits[mid]
 
         if rs.anchor_automaton is not None and t:
             self._fuzzy(t, hits)
@@ -250,7 +263,12 @@ class Engine:
         )
         furthest = max(stage_hits) if stage_hits else -1
         furthest_ref = (
-            StageRef(rule.stages[furthest].id, furthest, rule.stages[furthest].title.zh, rule.stages[furthest].title.en)
+            StageRef(
+                rule.stages[furthest].id,
+                furthest,
+                rule.stages[furthest].title.zh,
+                rule.stages[furthest].title.en,
+            )
             if furthest >= 0
             else None
         )
@@ -259,7 +277,9 @@ class Engine:
             for i, s in enumerate(rule.stages)
             if i > furthest
         )
-        ref = RuleRef(rule.id, rule.version, rule.family, rule.severity, rule.title.zh, rule.title.en)
+        ref = RuleRef(
+            rule.id, rule.version, rule.family, rule.severity, rule.title.zh, rule.title.en
+        )
         return Verdict(
             risk=risk,
             rule=ref,

@@ -43,17 +43,59 @@ ENTITY_KINDS = frozenset(
 
 SHORTENERS = frozenset(
     {
-        "bit.ly", "t.cn", "tinyurl.com", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly",
-        "cutt.ly", "t.co", "shorturl.at", "rb.gy", "tiny.cc", "s.id", "dwz.cn", "url.cn",
-        "suo.im", "u.nu", "v.gd", "bit.do", "qrco.de", "tny.im", "lnkd.in", "x.gd", "3.cn",
+        "bit.ly",
+        "t.cn",
+        "tinyurl.com",
+        "goo.gl",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "t.co",
+        "shorturl.at",
+        "rb.gy",
+        "tiny.cc",
+        "s.id",
+        "dwz.cn",
+        "url.cn",
+        "suo.im",
+        "u.nu",
+        "v.gd",
+        "bit.do",
+        "qrco.de",
+        "tny.im",
+        "lnkd.in",
+        "x.gd",
+        "3.cn",
     }
 )
 
 _TWO_LEVEL_SUFFIXES = frozenset(
     {
-        "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "co.uk", "org.uk", "gov.uk",
-        "ac.uk", "com.hk", "gov.hk", "org.hk", "com.tw", "gov.tw", "org.tw", "com.sg",
-        "gov.sg", "com.au", "gov.au", "co.nz", "com.my", "co.jp", "com.mo",
+        "com.cn",
+        "net.cn",
+        "org.cn",
+        "gov.cn",
+        "edu.cn",
+        "co.uk",
+        "org.uk",
+        "gov.uk",
+        "ac.uk",
+        "com.hk",
+        "gov.hk",
+        "org.hk",
+        "com.tw",
+        "gov.tw",
+        "org.tw",
+        "com.sg",
+        "gov.sg",
+        "com.au",
+        "gov.au",
+        "co.nz",
+        "com.my",
+        "co.jp",
+        "com.mo",
     }
 )
 
@@ -203,7 +245,9 @@ def _phones(text: str, has_cjk: bool) -> list[Entity]:
     region = "CN" if has_cjk else "GB"
     home_code = 86 if has_cjk else 44
     try:
-        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+        matcher = phonenumbers.PhoneNumberMatcher(
+            text, region, leniency=phonenumbers.Leniency.VALID
+        )
         for m in matcher:
             num = m.number
             e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
@@ -211,11 +255,19 @@ def _phones(text: str, has_cjk: bool) -> list[Entity]:
             national = str(num.national_number)
             if num.country_code == 86 and national.startswith(_CN_VIRTUAL_PREFIXES):
                 out.append(Entity("phone_virtual", e164, m.start, m.end))
-            if num.country_code != home_code and num.country_code not in (1, 44, 86, 852, 853, 886, 65):
+            if num.country_code != home_code and num.country_code not in (
+                1,
+                44,
+                86,
+                852,
+                853,
+                886,
+                65,
+            ):
                 out.append(Entity("phone_intl", e164, m.start, m.end))
             if phonenumbers.number_type(num) == phonenumbers.PhoneNumberType.PREMIUM_RATE:
                 out.append(Entity("phone_premium", e164, m.start, m.end))
-    except Exception:  # noqa: BLE001 - a library fault on odd input must not cost a verdict
+    except Exception:
         return out
     return out
 

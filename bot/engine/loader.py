@@ -150,7 +150,9 @@ def validate_model(
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+            )
             dotted = ".".join(str(p) for p in loc) or "(top level)"
             problems.append(RuleProblem(where, _line_for(loc, lines), f"{dotted}: {err['msg']}"))
         return None, problems
@@ -212,11 +214,19 @@ def read_rule_dir(directory: Path) -> RuleSource:
             continue
         if rule.id != path.stem:
             problems.append(
-                RuleProblem(where, lines.get(("id",)), f"id {rule.id!r} must equal the file name {path.stem!r}")
+                RuleProblem(
+                    where,
+                    lines.get(("id",)),
+                    f"id {rule.id!r} must equal the file name {path.stem!r}",
+                )
             )
         if rule.id in paths:
             problems.append(
-                RuleProblem(where, lines.get(("id",)), f"duplicate rule id {rule.id!r} (also in {paths[rule.id]})")
+                RuleProblem(
+                    where,
+                    lines.get(("id",)),
+                    f"duplicate rule id {rule.id!r} (also in {paths[rule.id]})",
+                )
             )
             continue
         paths[rule.id] = where

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+import ahocorasick
 import opencc
 
 # Characters that carry no meaning and are used to break up keywords: zero-width marks,
@@ -40,31 +41,67 @@ _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0x1F90
 # Simplified. ASCII keys only fold where they are not part of a longer Latin word.
 EVASIONS: dict[str, str] = {
     # WeChat
-    "v信": "微信", "薇信": "微信", "威信": "微信", "徽信": "微信", "危信": "微信",
-    "胃信": "微信", "嶶信": "微信", "蔚信": "微信", "维信": "微信", "微x": "微信",
-    "wei信": "微信", "weixin": "微信", "wechat": "微信", "vx": "微信", "wx": "微信",
-    "v❤": "微信", "威❤": "微信", "微❤": "微信",
+    "v信": "微信",
+    "薇信": "微信",
+    "威信": "微信",
+    "徽信": "微信",
+    "危信": "微信",
+    "胃信": "微信",
+    "嶶信": "微信",
+    "蔚信": "微信",
+    "维信": "微信",
+    "微x": "微信",
+    "wei信": "微信",
+    "weixin": "微信",
+    "wechat": "微信",
+    "vx": "微信",
+    "wx": "微信",
+    "v❤": "微信",
+    "威❤": "微信",
+    "微❤": "微信",
     # QQ
-    "扣扣": "qq", "企鹅": "qq", "球球": "qq", "抠抠": "qq", "口口": "qq",
+    "扣扣": "qq",
+    "企鹅": "qq",
+    "球球": "qq",
+    "抠抠": "qq",
+    "口口": "qq",
     # Telegram
-    "纸飞机": "telegram", "小飞机": "telegram", "电报": "telegram", "飞机号": "telegram号",
-    "tg号": "telegram号", "teiegram": "telegram", "telegarm": "telegram",
+    "纸飞机": "telegram",
+    "小飞机": "telegram",
+    "电报": "telegram",
+    "飞机号": "telegram号",
+    "tg号": "telegram号",
+    "teiegram": "telegram",
+    "telegarm": "telegram",
     # WhatsApp
-    "whats app": "whatsapp", "watsapp": "whatsapp", "whatsap": "whatsapp", "瓦次普": "whatsapp",
+    "whats app": "whatsapp",
+    "watsapp": "whatsapp",
+    "whatsap": "whatsapp",
+    "瓦次普": "whatsapp",
     # brushing / tasks
-    "刷dan": "刷单", "shua单": "刷单", "刷d": "刷单",
+    "刷dan": "刷单",
+    "shua单": "刷单",
+    "刷d": "刷单",
     # money
-    "软妹币": "人民币", "rmb": "人民币", "u商": "u商",
+    "软妹币": "人民币",
+    "rmb": "人民币",
+    "u商": "u商",
 }
 
-_CJK_RE = re.compile(
-    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]"
-)
+_CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 
 _T2S = opencc.OpenCC("t2s")
 
 # OpenCC leaves the Traditional 帳 as 帐; money contexts in Simplified use 账.
 _EXTRA_FOLD = {"帐": "账"}
+_EXTRA_FOLD_TABLE = str.maketrans(_EXTRA_FOLD)
+
+# Cyrillic and Greek letters that look Latin ("pаypal" with a Cyrillic а). Messages we match
+# are Chinese or English, so folding them costs nothing and defeats the trick.
+_CONFUSABLES = str.maketrans(
+    "аеорсухкмтвніѕјԁɡαονρτικευ",
+    "aeopcyxkmtbhisjdgaovptikeu",
+)
 
 
 def is_cjk(ch: str) -> bool:
@@ -103,7 +140,7 @@ class Normalized:
 @lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
     """NFKC + case fold + Simplified for one character (cached: messages reuse characters)."""
-    out = unicodedata.normalize("NFKC", ch).casefold()
+    out = unicodedata.normalize("NFKC", ch).casefold().translate(_CONFUSABLES)
     if out and any(is_cjk(c) for c in out):
         out = _T2S.convert(out)
     return "".join(_EXTRA_FOLD.get(c, c) for c in out)
@@ -114,127 +151,181 @@ def _phrase_fold(text: str) -> str:
     return _T2S.convert(text)
 
 
-def _build_evasion_re() -> re.Pattern[str]:
-    keys = sorted(EVASIONS, key=len, reverse=True)
-    parts = []
-    for k in keys:
-        esc = re.escape(k)
-        # An ASCII-initial key must not continue a Latin word, and an ASCII-final key
-        # must not run into one: "wx" folds, "wxyz" and "twx" do not.
-        if k[0].isascii() and k[0].isalnum():
-            esc = r"(?<![a-z0-9])" + esc
-        if k[-1].isascii() and k[-1].isalnum():
-            esc = esc + r"(?![a-z0-9])"
-        parts.append(esc)
-    return re.compile("|".join(parts))
+def _build_evasion_automaton() -> ahocorasick.Automaton:
+    auto = ahocorasick.Automaton()
+    for key, value in EVASIONS.items():
+        auto.add_word(key, (len(key), value))
+    auto.make_automaton()
+    return auto
 
 
-_EVASION_RE = _build_evasion_re()
+_EVASION_AC = _build_evasion_automaton()
+
+
+def _evasion_edits(text: str) -> list[tuple[int, int, str]]:
+    """Longest non-overlapping evasion spellings. An ASCII key must stand on its own:
+    "wx" folds, "wxyz" and "twx" do not."""
+    edits: list[tuple[int, int, str]] = []
+    n = len(text)
+    for end, (length, value) in _EVASION_AC.iter_long(text):
+        start = end - length + 1
+        if text[start].isascii() and text[start].isalnum() and start > 0:
+            prev = text[start - 1]
+            if prev.isascii() and prev.isalnum():
+                continue
+        if text[end].isascii() and text[end].isalnum() and end + 1 < n:
+            nxt = text[end + 1]
+            if nxt.isascii() and nxt.isalnum():
+                continue
+        edits.append((start, end + 1, value))
+    return edits
+
 
 # Runs of single letters split by single spaces ("c a l l  n o w", "W h a t s A p p").
 _SPACED_LETTERS_RE = re.compile(r"(?<![a-z0-9])(?:[a-z0-9] ){3,}[a-z0-9](?![a-z0-9])")
 
 
+def _spaced_edits(text: str) -> list[tuple[int, int, str]]:
+    return [
+        (m.start(), m.end(), m.group(0).replace(" ", "")) for m in _SPACED_LETTERS_RE.finditer(text)
+    ]
+
+
+# Per-character folding table for str.translate, filled lazily: each character is folded once
+# per process, then whole messages are translated at C speed.
+_TABLE: dict[int, str] = {}
+_IRREGULAR: set[str] = set()  # characters that fold to zero or several characters
+_TABLE_LIMIT = 300_000
+
+
+def _fold_for_table(ch: str) -> str:
+    if ch in _INVISIBLE or (unicodedata.category(ch) in ("Cf", "Mn") and not is_cjk(ch)):
+        return ""
+    return "".join(c for c in _fold_char(ch) if c not in _INVISIBLE)
+
+
+def _pass1(original: str) -> tuple[str, list[int] | None]:
+    """Fold every character. Returns the text and, unless every character folded to exactly
+    one, the original index of each output character (None means identity)."""
+    present = set(original)
+    missing = [ch for ch in present if ord(ch) not in _TABLE]
+    if missing:
+        if len(_TABLE) > _TABLE_LIMIT:
+            _TABLE.clear()
+            _IRREGULAR.clear()
+            missing = list(present)
+        for ch in missing:
+            folded = _fold_for_table(ch)
+            _TABLE[ord(ch)] = folded
+            if len(folded) != 1:
+                _IRREGULAR.add(ch)
+    if present.isdisjoint(_IRREGULAR):
+        return original.translate(_TABLE), None
+    out: list[str] = []
+    idx: list[int] = []
+    for i, ch in enumerate(original):
+        folded = _TABLE[ord(ch)]
+        out.append(folded)
+        idx.extend([i] * len(folded))
+    return "".join(out), idx
+
+
+def _sep_class() -> str:
+    chars = "".join(sorted(_SEPARATORS))
+    escaped = "".join("\\" + c if c in "\\]^-[" else c for c in chars)
+    ranges = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _EMOJI_RANGES)
+    return f"[{escaped}{ranges}]+"
+
+
+_SEP_RUN_RE = re.compile(_sep_class())
+
+
+def _drop_separators(text: str) -> list[int] | None:
+    """Positions to keep: separator runs touching a CJK character go, whitespace runs become
+    one space. None when nothing changes (the common case for plain text)."""
+    keep: list[int] = []
+    pos = 0
+    n = len(text)
+    changed = False
+    for m in _SEP_RUN_RE.finditer(text):
+        a, b = m.span()
+        run = m.group(0)
+        left = text[a - 1] if a > 0 else ""
+        right = text[b] if b < n else ""
+        if (left and is_cjk(left)) or (right and is_cjk(right)):
+            keep.extend(range(pos, a))
+            pos = b
+            changed = True
+            continue
+        if run == " " or (not any(c.isspace() and c != " " for c in run) and "  " not in run):
+            continue
+        keep.extend(range(pos, a))
+        prev_space = False
+        for k in range(a, b):
+            if text[k].isspace():
+                if not prev_space:
+                    keep.append(-k - 1)  # marks "whitespace, write a plain space"
+                prev_space = True
+            else:
+                keep.append(k)
+                prev_space = False
+        pos = b
+        changed = True
+    if not changed:
+        return None
+    keep.extend(range(pos, n))
+    return keep
+
+
 def normalize(original: str) -> Normalized:
     """Normalize ``original`` for matching, keeping an exact offset map back to it."""
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-
-    # Pass 1: per-character NFKC, case fold, T2S, invisible removal.
-    for i, ch in enumerate(original):
-        if ch in _INVISIBLE or unicodedata.category(ch) in ("Cf", "Mn") and not is_cjk(ch):
-            continue
-        folded = _fold_char(ch)
-        for c in folded:
-            if c in _INVISIBLE:
-                continue
-            chars.append(c)
-            starts.append(i)
-            ends.append(i + 1)
+    text, idx = _pass1(original)
 
     # Phrase-level Traditional->Simplified where OpenCC keeps the length, so word-level
-    # conversions (e.g. 乾燥 vs 乾隆) are right and offsets still line up one to one.
-    joined = "".join(chars)
-    if any(is_cjk(c) for c in joined):
-        phrased = _phrase_fold(joined)
-        if len(phrased) == len(joined):
-            chars = [_EXTRA_FOLD.get(c, c) for c in phrased]
+    # conversions are right and offsets still line up one to one.
+    if _CJK_RE.search(text):
+        phrased = _phrase_fold(text)
+        if len(phrased) == len(text) and phrased != text:
+            text = phrased.translate(_EXTRA_FOLD_TABLE)
 
-    # Pass 2: drop separators that touch a CJK character, and whitespace runs collapse to one.
-    n = len(chars)
-    keep = [True] * n
-    i = 0
-    while i < n:
-        if _is_separator(chars[i]):
-            j = i
-            while j < n and _is_separator(chars[j]):
-                j += 1
-            left = chars[i - 1] if i > 0 else ""
-            right = chars[j] if j < n else ""
-            if (left and is_cjk(left)) or (right and is_cjk(right)):
-                for k in range(i, j):
-                    keep[k] = False
-            else:
-                # Collapse any run of whitespace into one space; keep other punctuation.
-                seen_space = False
-                for k in range(i, j):
-                    if chars[k].isspace():
-                        if seen_space:
-                            keep[k] = False
-                        else:
-                            chars[k] = " "
-                            seen_space = True
-            i = j
-        else:
-            i += 1
-    chars2 = [c for c, k in zip(chars, keep, strict=True) if k]
-    starts2 = [s for s, k in zip(starts, keep, strict=True) if k]
-    ends2 = [e for e, k in zip(ends, keep, strict=True) if k]
+    keep = _drop_separators(text)
+    if keep is not None:
+        chars = [" " if k < 0 else text[k] for k in keep]
+        pos1 = [(-k - 1) if k < 0 else k for k in keep]
+        text = "".join(chars)
+        idx = pos1 if idx is None else [idx[k] for k in pos1]
+    if idx is None:
+        starts = list(range(len(text)))
+        ends = list(range(1, len(text) + 1))
+    else:
+        starts = idx
+        ends = [i + 1 for i in idx]
 
-    text = "".join(chars2)
-    text, starts2, ends2 = _rewrite(text, starts2, ends2, _SPACED_LETTERS_RE, _join_spaced)
-    text, starts2, ends2 = _rewrite(text, starts2, ends2, _EVASION_RE, _fold_evasion)
-    return Normalized(original, text, tuple(starts2), tuple(ends2))
+    text, starts, ends = _apply(text, starts, ends, _spaced_edits(text))
+    text, starts, ends = _apply(text, starts, ends, _evasion_edits(text))
+    return Normalized(original, text, tuple(starts), tuple(ends))
 
 
-def _join_spaced(m: re.Match[str]) -> str:
-    return m.group(0).replace(" ", "")
-
-
-def _fold_evasion(m: re.Match[str]) -> str:
-    return EVASIONS[m.group(0)]
-
-
-def _rewrite(
-    text: str,
-    starts: list[int],
-    ends: list[int],
-    pattern: re.Pattern[str],
-    repl: object,
+def _apply(
+    text: str, starts: list[int], ends: list[int], edits: list[tuple[int, int, str]]
 ) -> tuple[str, list[int], list[int]]:
-    """Apply a substitution while keeping the offset map: each replacement char maps to the
-    whole original span of the text it replaced."""
-    assert callable(repl)
+    """Replace [a, b) spans, keeping the offset map: each replacement character maps to the
+    whole original span of the text it replaced. Edits are sorted and do not overlap."""
+    if not edits:
+        return text, starts, ends
     out: list[str] = []
     new_starts: list[int] = []
     new_ends: list[int] = []
     pos = 0
-    for m in pattern.finditer(text):
-        a, b = m.span()
+    for a, b, replacement in edits:
         out.append(text[pos:a])
         new_starts.extend(starts[pos:a])
         new_ends.extend(ends[pos:a])
-        replacement: str = repl(m)
-        if a == b:
-            continue
         s, e = starts[a], ends[b - 1]
         out.append(replacement)
         new_starts.extend([s] * len(replacement))
         new_ends.extend([e] * len(replacement))
         pos = b
-    if pos == 0:
-        return text, starts, ends
     out.append(text[pos:])
     new_starts.extend(starts[pos:])
     new_ends.extend(ends[pos:])

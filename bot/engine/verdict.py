@@ -122,12 +122,20 @@ class Verdict:
             "next": [s.title_zh if zh else s.title_en for s in self.next_stages],
             "advice": list(self.advice_zh if zh else self.advice_en),
             "reasons": [
-                {"signal": h.signal, "weight": h.weight, "reason": h.reason_zh if zh else h.reason_en}
+                {
+                    "signal": h.signal,
+                    "weight": h.weight,
+                    "reason": h.reason_zh if zh else h.reason_en,
+                }
                 for s in self.stages
                 for h in s.signals
             ]
             + [
-                {"signal": h.signal, "weight": h.weight, "reason": h.reason_zh if zh else h.reason_en}
+                {
+                    "signal": h.signal,
+                    "weight": h.weight,
+                    "reason": h.reason_zh if zh else h.reason_en,
+                }
                 for h in self.negatives
             ],
             "score": self.score,

@@ -1,0 +1,124 @@
+"""Required literal atoms of a regex, for prefiltering.
+
+Owns: deriving, from a rule's regex, a small set of literal strings of which every match must
+contain at least one. The engine finds all atoms in the same Aho-Corasick pass as the phrases
+and runs a regex (with RE2) only when one of its atoms is present, so thousands of regexes cost
+one automaton pass plus a few RE2 searches.
+
+The regex is only *read* with Python's parser to find literals; matching is always RE2. A pattern
+Python's parser cannot read (RE2-only syntax) simply gets no atoms and always runs: safe, slower.
+"""
+
+from __future__ import annotations
+
+import re._constants as c
+import re._parser as sre_parse
+from itertools import product
+from typing import Any
+
+MAX_SET = 64  # more alternatives than this and the atoms stop being selective
+
+
+def _exact(items: Any) -> set[str] | None:
+    """The finite set of strings this sequence matches exactly, if small; else None."""
+    result = {""}
+    for op, av in items:
+        part = _exact_item(op, av)
+        if part is None:
+            return None
+        result = {a + b for a, b in product(result, part)}
+        if len(result) > MAX_SET:
+            return None
+    return result
+
+
+def _exact_item(op: Any, av: Any) -> set[str] | None:
+    if op is c.LITERAL:
+        return {chr(av)}
+    if op is c.SUBPATTERN:
+        return _exact(av[3])
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            e = _exact(branch)
+            if e is None:
+                return None
+            out |= e
+        return out if len(out) <= MAX_SET else None
+    if op is c.IN:
+        chars = set()
+        for iop, iav in av:
+            if iop is not c.LITERAL:
+                return None
+            chars.add(chr(iav))
+        return chars if len(chars) <= MAX_SET else None
+    return None
+
+
+def _better(a: set[str] | None, b: set[str] | None) -> set[str] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+
+    def key(s: set[str]) -> tuple[int, int]:
+        return (min(len(x) for x in s), -len(s))
+
+    return a if key(a) >= key(b) else b
+
+
+def _required(items: Any) -> set[str] | None:
+    """Strings of which any match of this sequence contains at least one, or None."""
+    best: set[str] | None = None
+    run: list[tuple[Any, Any]] = []
+
+    def flush() -> None:
+        nonlocal best, run
+        if run:
+            e = _exact(run)
+            if e is not None and "" not in e:
+                best = _better(best, e)
+            run = []
+
+    for op, av in items:
+        if _exact_item(op, av) is not None:
+            run.append((op, av))
+            continue
+        flush()
+        best = _better(best, _required_item(op, av))
+    flush()
+    return best
+
+
+def _required_item(op: Any, av: Any) -> set[str] | None:
+    if op is c.SUBPATTERN:
+        return _required(av[3])
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        lo, _hi, sub = av
+        return _required(sub) if lo >= 1 else None
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            r = _required(branch)
+            if r is None:
+                return None
+            out |= r
+        return out if len(out) <= MAX_SET else None
+    return None
+
+
+def required_atoms(pattern: str) -> frozenset[str] | None:
+    """Atoms for ``pattern``, or None when the regex must always run."""
+    if "(?i" in pattern or "(?s" in pattern or "(?m" in pattern:
+        return None
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:
+        return None
+    atoms = _required(list(parsed))
+    if not atoms or any(not a for a in atoms):
+        return None
+    # Atoms shorter than two characters (one Latin letter, one digit) filter nothing useful.
+    if min(len(a) for a in atoms) < 2 and any(a.isascii() for a in atoms if len(a) < 2):
+        return None
+    return frozenset(atoms)
