@@ -32,7 +32,11 @@ _ZH = (
     "特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处"
     "快递包裹理赔退款客服微信转账验证码银行卡贷款投资老师平台兼职佣金任务充值提现冻结公安法院警官账户安全"
 )
-_EN = ["parcel", "delivery", "account", "bank", "verify", "link", "payment", "refund", "claim", "prize", "winner", "urgent", "call", "text", "reply", "free", "offer", "customer", "service", "package", "update", "details", "login", "secure", "card", "code", "invest", "crypto", "profit", "return", "mentor", "task", "commission", "job", "daily", "salary", "mum", "phone", "number"]
+_EN = (
+    "parcel delivery account bank verify link payment refund claim prize winner urgent call "
+    "text reply free offer customer service package update details login secure card code "
+    "invest crypto profit return mentor task commission job daily salary mum phone number"
+).split()
 
 
 def _zh_text(rnd: random.Random, n: int) -> str:

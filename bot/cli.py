@@ -130,7 +130,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             return "-" if x is None else f"{x:.4f}"
 
         print(
-            f"{name[:40]:<40} {m['scam']:>6} {m['benign']:>6} {f(m['recall']):>7} {f(m['precision']):>7} {f(m['fpr']):>7}"
+            f"{name[:40]:<40} {m['scam']:>6} {m['benign']:>6} "
+            f"{f(m['recall']):>7} {f(m['precision']):>7} {f(m['fpr']):>7}"
         )
 
     row("overall", data["overall"])
@@ -156,7 +157,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for name, s in result.items():
         print(
             f"{name}: p50 {s['p50_ms']:.3f} ms, p99 {s['p99_ms']:.3f} ms, "
-            f"{s['messages_per_s']:.0f} messages/s; naive baseline p99 {s['baseline_p99_ms']:.3f} ms "
+            f"{s['messages_per_s']:.0f} messages/s; "
+            f"naive baseline p99 {s['baseline_p99_ms']:.3f} ms "
             f"-> {s['speedup']:.1f}x faster"
         )
     return EXIT_OK

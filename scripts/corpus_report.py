@@ -44,8 +44,9 @@ def main() -> None:
     best: dict[str, Counter[str]] = defaultdict(Counter)
     misses: list[str] = []
     fps: list[tuple[str, str, str]] = []
-    for line in open(a.file, encoding="utf-8"):
-        row = json.loads(line)
+    with open(a.file, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    for row in rows:
         if a.dataset and row.get("dataset") != a.dataset:
             continue
         key = f"{row['dataset']}|{row['label']}|{row['category']}"

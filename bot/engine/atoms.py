@@ -11,8 +11,8 @@ Python's parser cannot read (RE2-only syntax) simply gets no atoms and always ru
 
 from __future__ import annotations
 
-import re._constants as c
-import re._parser as sre_parse
+import re._constants as c  # type: ignore[import-not-found]
+import re._parser as sre_parse  # type: ignore[import-not-found]
 from itertools import product
 from typing import Any
 

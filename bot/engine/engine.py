@@ -108,7 +108,9 @@ class Engine:
         seen: dict[int, set[str]] = defaultdict(set)
         first: dict[int, int] = {}
         last: dict[int, int] = {}
-        for end, (anchor, fis) in rs.anchor_automaton.iter(t):
+        automaton = rs.anchor_automaton
+        assert automaton is not None
+        for end, (anchor, fis) in automaton.iter(t):
             for fi in fis:
                 seen[fi].add(anchor)
                 first.setdefault(fi, end)
@@ -249,7 +251,7 @@ class Engine:
                 risk = "low"
         cap = rule.severity
         if RISK_ORDER[risk] > RISK_ORDER[cap]:
-            risk = cap  # type: ignore[assignment]
+            risk = cap
 
         stages = tuple(
             StageHit(

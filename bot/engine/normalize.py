@@ -148,7 +148,7 @@ def _fold_char(ch: str) -> str:
 
 def _phrase_fold(text: str) -> str:
     """OpenCC's phrase-level conversion, used only when it keeps the length (so offsets hold)."""
-    return _T2S.convert(text)
+    return str(_T2S.convert(text))
 
 
 def _build_evasion_automaton() -> ahocorasick.Automaton:
