@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# The local demo when SENTINEL_BOT_TOKEN is not set, the real bot when it is.
+# The local demo: paste a message, read the verdict. (The Telegram transport comes next.)
 run: setup
-	$(PY) -m bot check --lang zh "您好，我是快递理赔专员，您的包裹丢失了，我们三倍理赔，请加客服微信办理。"
+	$(PY) -m bot demo
 
 test: setup
 	$(PY) -m pytest -q

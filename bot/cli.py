@@ -13,12 +13,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.engine import Engine, RuleSetError
+from bot.engine import Engine, RuleSetError, Verdict
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
+
+GENERAL_ADVICE = {
+    "en": [
+        "Do not click links or install apps sent by people you do not know.",
+        "Never share verification codes, card numbers or passwords.",
+        "Check through the official app or official number, not the one in the message.",
+    ],
+    "zh": [
+        "不要点击陌生人发来的链接或安装对方让你装的 App。",
+        "任何时候都不要把验证码、银行卡号和密码告诉别人。",
+        "通过官方 App 或官方电话核实，不要用对方给的号码或链接。",
+    ],
+}
 
 RISK_WORDS = {
     "en": {
@@ -62,25 +75,61 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(verdict.to_json(lang), ensure_ascii=False))
         return EXIT_OK
+    print_verdict(verdict, lang)
+    return EXIT_OK
+
+
+def print_verdict(verdict: Verdict, lang: str) -> None:
+    """The verdict as a person reads it in the terminal."""
     zh = lang == "zh"
     print(RISK_WORDS[lang][verdict.risk])
-    if verdict.rule is not None:
+    if verdict.rule is None:
+        print("建议：" if zh else "General advice:")
+        for line in GENERAL_ADVICE[lang]:
+            print(f"  - {line}")
+        return
+    title = verdict.rule.title_zh if zh else verdict.rule.title_en
+    print(("诈骗类型：" if zh else "Scam type: ") + title)
+    print(f"  rule {verdict.rule.id} v{verdict.rule.version}, score {verdict.score}")
+    for stage in verdict.stages:
+        stage_title = stage.title_zh if zh else stage.title_en
+        quotes = "; ".join(f"\u201c{e.text}\u201d" for e in stage.evidence[:3])
+        print(f"  [{stage.index + 1}] {stage_title}: {quotes}")
+    if verdict.next_stages:
+        print("接下来对方可能会：" if zh else "What they will ask next:")
+        for s in verdict.next_stages:
+            print(f"  - {s.title_zh if zh else s.title_en}")
+    print("建议：" if zh else "What to do:")
+    for a in verdict.advice_zh if zh else verdict.advice_en:
+        print(f"  - {a}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    engine = Engine.from_dir(settings.engine.rules_dir)
+    interactive = sys.stdin.isatty()
+    if settings.bot_token is not None:
         print(
-            ("诈骗类型：" if zh else "Scam type: ")
-            + (verdict.rule.title_zh if zh else verdict.rule.title_en)
+            "SENTINEL_BOT_TOKEN is set, but this version has no Telegram transport yet; "
+            "running the local terminal demo instead.",
+            file=sys.stderr,
         )
-        print(f"  rule {verdict.rule.id} v{verdict.rule.version}, score {verdict.score}")
-        for stage in verdict.stages:
-            title = stage.title_zh if zh else stage.title_en
-            quotes = "; ".join(f"\u201c{e.text}\u201d" for e in stage.evidence[:3])
-            print(f"  [{stage.index + 1}] {title}: {quotes}")
-        if verdict.next_stages:
-            print("接下来对方可能会：" if zh else "What they will ask next:")
-            for s in verdict.next_stages:
-                print(f"  - {s.title_zh if zh else s.title_en}")
-        print("建议：" if zh else "What to do:")
-        for a in verdict.advice_zh if zh else verdict.advice_en:
-            print(f"  - {a}")
+    if interactive:
+        print("Sentinel demo: paste a message and press Enter (Ctrl-D to quit).")
+    limit = settings.engine.max_text_chars
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except EOFError:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if len(text) > limit:
+            print(f"That message is longer than {limit} characters; please send a shorter part.")
+            continue
+        print_verdict(engine.check(text), args.lang)
+        print()
     return EXIT_OK
 
 
@@ -226,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--dir", help="rules directory (default: from settings)")
     ev.set_defaults(func=cmd_eval)
 
+    d = sub.add_parser(
+        "demo",
+        help="try the bot in the terminal: paste a message, read the verdict",
+        description="Reads one message per line and prints the verdict as a person would read "
+        "it. With standard input from a file or pipe, it prints each verdict and exits at the end.",
+    )
+    d.add_argument("--lang", choices=["zh", "en"], default="zh", help="reply language (default zh)")
+    d.set_defaults(func=cmd_demo)
+
     b = sub.add_parser(
         "bench",
         help="measure per-message latency against a naive baseline",
@@ -254,4 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"Settings problem: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return EXIT_OK
     return code

@@ -96,10 +96,15 @@ def load_settings(
         raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
     try:
         data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise SettingsError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        started = ""
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            started = f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        raise SettingsError(f"{where}: not valid YAML: {exc.problem}{started}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: the top level must be a mapping of settings")
     for secret in SECRET_ENV:

@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ahocorasick
@@ -18,7 +19,7 @@ import re2
 
 from bot.engine.atoms import required_atoms
 from bot.engine.extract import Brand, BrandIndex
-from bot.engine.loader import RuleProblem, RuleSetError, RuleSource
+from bot.engine.loader import RuleProblem, RuleSetError, RuleSource, read_rule_dir_partial
 from bot.engine.model import Rule, Signal, SignalLibrary, Text
 from bot.engine.normalize import _T2S, is_cjk, normalize_phrase
 
@@ -257,6 +258,22 @@ def regex_problem(pattern: str) -> str | None:
 
 
 _NEGATIVE_FALLBACK = Text(zh="合法通知或提醒的特征", en="looks like a genuine notice or warning")
+
+
+def build_ruleset(
+    directory: Path, include: Iterable[str] = ("active", "testing")
+) -> CompiledRuleSet:
+    """Load and compile ``directory``, reporting every problem of every stage at once."""
+    source, problems = read_rule_dir_partial(directory)
+    if source is None:
+        raise RuleSetError(problems)
+    try:
+        compiled = compile_rules(source, include)
+    except RuleSetError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise RuleSetError(problems)
+    return compiled
 
 
 def compile_rules(

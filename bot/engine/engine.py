@@ -14,9 +14,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bot.engine.compiler import CompiledRule, CompiledRuleSet, compile_rules
+from bot.engine.compiler import CompiledRule, CompiledRuleSet, build_ruleset
 from bot.engine.extract import Entity, extract
-from bot.engine.loader import read_rule_dir
 from bot.engine.model import RISK_ORDER, Risk
 from bot.engine.normalize import Normalized, normalize
 from bot.engine.verdict import Evidence, RuleRef, RuleScore, SignalHit, StageHit, StageRef, Verdict
@@ -46,7 +45,7 @@ class Engine:
 
     @classmethod
     def from_dir(cls, directory: str | Path) -> Engine:
-        return cls(compile_rules(read_rule_dir(Path(directory))))
+        return cls(build_ruleset(Path(directory)))
 
     # -- scanning -------------------------------------------------------------------------
 

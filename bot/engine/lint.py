@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine.compiler import compile_rules
-from bot.engine.loader import RuleSetError, read_rule_dir
+from bot.engine.compiler import build_ruleset
+from bot.engine.loader import RuleSetError
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,8 @@ def lint_dir(directory: Path, today: dt.date | None = None) -> tuple[list[LintPr
     """Every problem in ``directory`` and a one-line summary."""
     today = today or dt.date.today()
     try:
-        source = read_rule_dir(directory)
-        compiled = compile_rules(source, include=("active", "testing", "disabled"))
+        compiled = build_ruleset(directory, include=("active", "testing", "disabled"))
+        source = compiled.source
     except RuleSetError as exc:
         problems = [
             LintProblem("error", f"{p.path}:{p.line}" if p.line else p.path, p.message)

@@ -7,6 +7,7 @@ functions serve the CLI, the test suite and (later) a moderator's uploaded edit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,8 @@ class RuleSource:
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """Safe loader that refuses anchors and aliases: rules never need them, bombs do."""
+    """Safe loader that refuses anchors and aliases: rules never need them, bombs do. Only
+    true/false are booleans (YAML 1.2), so a rule id or a phrase "no", "on" or "off" stays text."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -74,6 +76,17 @@ class _NoAliasLoader(yaml.SafeLoader):
                 problem_mark=event.start_mark,
             )
         return super().compose_node(parent, index)
+
+
+_NoAliasLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_NoAliasLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 def _to_python(
@@ -110,6 +123,16 @@ class RuleProblemError(Exception):
         super().__init__(str(problem))
 
 
+def yaml_error_location(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The line of a YAML error and a message that also names where the broken part began."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    message = f"YAML: {exc.problem or exc}"
+    if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+        message += f" ({exc.context} started at line {exc.context_mark.line + 1})"
+    return line, message
+
+
 def parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse one YAML document safely. Raises RuleProblemError with a line on any fault."""
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
@@ -120,9 +143,7 @@ def parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise RuleProblemError(RuleProblem(where, line, f"YAML: {exc.problem or exc}")) from exc
+        raise RuleProblemError(RuleProblem(where, *yaml_error_location(exc))) from exc
     except yaml.YAMLError as exc:
         raise RuleProblemError(RuleProblem(where, None, f"YAML: {exc}")) from exc
     finally:
@@ -172,9 +193,18 @@ def load_rule_text(
 
 def read_rule_dir(directory: Path) -> RuleSource:
     """Load every rule file in ``directory``; raise RuleSetError listing every problem."""
+    source, problems = read_rule_dir_partial(directory)
+    if problems or source is None:
+        raise RuleSetError(problems)
+    return source
+
+
+def read_rule_dir_partial(directory: Path) -> tuple[RuleSource | None, list[RuleProblem]]:
+    """Load what can be loaded and every problem found. The source holds only the rules that
+    loaded cleanly (None if the shared files failed), so later checks can report on them too."""
     problems: list[RuleProblem] = []
     if not directory.is_dir():
-        raise RuleSetError([RuleProblem(str(directory), None, "rules directory not found")])
+        return None, [RuleProblem(str(directory), None, "rules directory not found")]
 
     def load_aux(name: str, model: type[M]) -> M | None:
         path = directory / name
@@ -244,9 +274,11 @@ def read_rule_dir(directory: Path) -> RuleSource:
                             f"uses unknown shared signal {sig.use!r}",
                         )
                     )
-    if problems or signals is None or brands is None:
-        raise RuleSetError(problems)
-    return RuleSource(tuple(rules), signals, brands, paths, all_lines)
+    if signals is None or brands is None:
+        return None, problems
+    bad_refs = {p.path for p in problems}
+    good = tuple(r for r in rules if paths[r.id] not in bad_refs)
+    return RuleSource(good, signals, brands, paths, all_lines), problems
 
 
 def _signal_refs(rule: Rule) -> Iterable[tuple[tuple[Any, ...], Any]]:

@@ -254,6 +254,9 @@ def _drop_separators(text: str) -> list[int] | None:
         right = text[b] if b < n else ""
         if (left and is_cjk(left)) or (right and is_cjk(right)):
             keep.extend(range(pos, a))
+            # "+855…", "@handle" and "$500" keep the sign that belongs to what follows.
+            if run[-1] in "+@$" and right.isascii() and right.isalnum():
+                keep.append(b - 1)
             pos = b
             changed = True
             continue

@@ -7,6 +7,7 @@ Owns: the result types and their plain-data (JSON) form. A verdict never says "s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,17 @@ class Evidence:
     start: int
     end: int
     message: int = 0
+
+
+def distinct_evidence(items: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    """Evidence in reading order, without repeats or spans inside a longer quoted span."""
+    unique = sorted(set(items), key=lambda e: (e.message, e.start, -(e.end - e.start)))
+    out: list[Evidence] = []
+    for e in unique:
+        if any(o.message == e.message and o.start <= e.start and e.end <= o.end for o in out):
+            continue
+        out.append(e)
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +55,7 @@ class StageHit:
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
-        return tuple(e for s in self.signals for e in s.evidence)
+        return distinct_evidence(e for s in self.signals for e in s.evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,21 +107,17 @@ class Verdict:
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
-        return tuple(e for s in self.stages for e in s.evidence)
+        return distinct_evidence(e for s in self.stages for e in s.evidence)
 
     def to_json(self, lang: str = "en") -> dict[str, Any]:
         """The ``check --json`` contract: risk, rule, family, stages, evidence, next, advice."""
         zh = lang.startswith("zh")
-        seen: set[tuple[int, int, int]] = set()
         evidence = []
         for e in self.evidence:
-            key = (e.message, e.start, e.end)
-            if key not in seen:
-                seen.add(key)
-                item: dict[str, Any] = {"text": e.text, "start": e.start, "end": e.end}
-                if e.message:
-                    item["message"] = e.message
-                evidence.append(item)
+            item: dict[str, Any] = {"text": e.text, "start": e.start, "end": e.end}
+            if e.message:
+                item["message"] = e.message
+            evidence.append(item)
         return {
             "risk": self.risk,
             "rule": self.rule.id if self.rule else None,

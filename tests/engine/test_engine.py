@@ -1,0 +1,94 @@
+"""Scoring and the verdict, on small inline rule sets."""
+
+from __future__ import annotations
+
+from bot.engine import Engine
+from tests.conftest import RuleDir, mini_rule
+
+
+def test_a_flow_is_recognised_with_stages_evidence_and_next_steps(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    text = "您的包裹在途中丢失，我们三倍理赔。"
+    v = engine.check(text)
+    assert v.risk == "medium"
+    assert v.rule is not None and v.rule.id == "flow"
+    assert [s.id for s in v.stages] == ["pretext", "offer"]
+    assert v.furthest_stage is not None and v.furthest_stage.id == "offer"
+    assert [s.id for s in v.next_stages] == ["contact"]
+    for e in v.evidence:
+        assert text[e.start : e.end] == e.text
+    assert {e.text for e in v.evidence} >= {"包裹在途中丢失", "三倍理赔"}
+
+
+def test_three_stages_give_high_risk_and_traditional_works(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    text = "您的包裹已丟失，三倍理賠，請加 V 信 辦理"
+    v = engine.check(text)
+    assert v.risk == "high"
+    assert any(e.text == "加 V 信" for e in v.evidence)
+
+
+def test_one_clue_is_never_enough(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    assert engine.check("我的包裹丢失了，好烦").risk == "none"
+
+
+def test_a_link_alone_never_decides(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    v = engine.check("三倍理赔 http://jd-lipei.cn")
+    assert v.risk == "none"
+    assert "jd-lipei.cn" in v.domains
+
+
+def test_negative_signals_pull_a_genuine_notice_down(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    assert engine.check("您的包裹丢失了，三倍理赔").risk != "none"
+    assert engine.check("您的包裹丢失了，三倍理赔，请凭取件码领取").risk == "none"
+
+
+def test_scam_warnings_are_not_scams(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    v = engine.check("警方提醒：谨防诈骗！有人自称客服说包裹丢失、三倍理赔，让你加微信，这是骗局。")
+    assert v.risk == "none"
+
+
+def test_conversation_reports_the_furthest_stage(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    msgs = ["您好，您的包裹丢失了", "我们按三倍理赔给您", "请加微信，我发您理赔链接"]
+    v = engine.check(msgs)
+    assert v.risk == "high"
+    assert v.furthest_stage is not None and v.furthest_stage.id == "contact"
+    assert v.next_stages == ()
+    for e in v.evidence:
+        assert msgs[e.message][e.start : e.end] == e.text
+    assert {e.message for e in v.evidence} == {0, 1, 2}
+
+
+def test_testing_rules_are_counted_but_never_shown(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(shadow=mini_rule("shadow", status="testing")))
+    v = engine.check("您的包裹丢失了，三倍理赔")
+    assert v.risk == "none"
+    assert [s.rule.id for s in v.shadow] == ["shadow"]
+
+
+def test_disabled_rules_do_nothing(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(off=mini_rule("off", status="disabled")))
+    v = engine.check("您的包裹丢失了，三倍理赔")
+    assert v.risk == "none" and v.shadow == ()
+
+
+def test_severity_caps_the_risk(rule_dir: RuleDir) -> None:
+    capped = mini_rule("capped").replace("severity: high", "severity: low")
+    engine = Engine.from_dir(rule_dir(capped=capped))
+    assert engine.check("您的包裹丢失，三倍理赔，请加微信").risk == "low"
+
+
+def test_json_contract(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    data = engine.check("您的包裹丢失了，三倍理赔").to_json("zh")
+    assert {"risk", "rule", "family", "stages", "evidence", "next", "advice"} <= set(data)
+    assert data["family"] == "test_family"
+    assert data["next"] == ["要你加微信"]
+    assert data["advice"] == ["挂断电话。"]
+    none = engine.check("明天见").to_json("en")
+    assert none["risk"] == "none" and none["rule"] is None and none["evidence"] == []

@@ -1,0 +1,79 @@
+"""Entity extraction: links, numbers, handles, cards, money and codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import Engine
+from bot.engine.extract import extract
+from bot.engine.normalize import normalize
+
+
+def kinds(engine: Engine, text: str, links: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in extract(normalize(text).text, engine.rules.brands, links):
+        out.setdefault(e.kind, []).append(e.detail or e.value)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "brand"),
+    [
+        ("Redeliver at royalmail-redeliver-uk.com today", "Royal Mail"),
+        ("理赔请访问 http://jd-lipei.cn/claim", "JD.com"),
+        ("Verify at https://paypa1-secure.com/login", "PayPal"),
+        ("pay toll at ezpass-toll-service.top", "E-ZPass / tolls"),
+    ],
+)
+def test_lookalike_domains_name_the_brand(engine: Engine, text: str, brand: str) -> None:
+    assert brand in kinds(engine, text).get("lookalike", [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Track it on https://www.royalmail.com/track",
+        "京东 https://item.jd.com/100.html",
+        "see www.apple.com",
+    ],
+)
+def test_official_domains_are_not_lookalikes(engine: Engine, text: str) -> None:
+    found = kinds(engine, text)
+    assert "url" in found
+    assert "lookalike" not in found
+
+
+def test_link_kinds(engine: Engine) -> None:
+    found = kinds(engine, "下载 http://45.12.3.9/app/refund.apk 或 bit.ly/3xYz")
+    assert "ip_url" in found and "apk" in found and "shortener" in found
+
+
+def test_hidden_links_are_checked(engine: Engine) -> None:
+    found = kinds(engine, "点这里领取", links=("https://jd-lipei.cn/x",))
+    assert "JD.com" in found["lookalike"]
+
+
+def test_phone_numbers(engine: Engine) -> None:
+    found = kinds(engine, "请回电 17012345678 或 +855 12 345 678")
+    assert "phone_virtual" in found
+    assert "phone_intl" in found
+    assert "phone_premium" in kinds(engine, "To claim call 09061701461 now")
+
+
+def test_handles(engine: Engine) -> None:
+    found = kinds(
+        engine, "加QQ：12345678，微信号：abc_12345，或 t.me/helpdesk99，wa.me/447700900123"
+    )
+    assert {"qq", "wechat", "telegram", "whatsapp"} <= set(found)
+
+
+def test_bank_cards_need_a_valid_luhn_checksum(engine: Engine) -> None:
+    assert "bank_card" in kinds(engine, "卡号 6222 0212 3456 7894")  # valid Luhn
+    assert "bank_card" not in kinds(engine, "卡号 6222 0212 3456 7895")
+
+
+def test_money_and_codes(engine: Engine) -> None:
+    found = kinds(engine, "赔偿您 300元，验证码是 482913，另付 £250")
+    assert len(found["money"]) == 2
+    assert "code" in found
+    assert "shortcode" in kinds(engine, "Txt WIN to 80086 now")

@@ -1,0 +1,96 @@
+"""Strict, total loading: every problem with its file and line, nothing half-loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import Engine, RuleSetError
+from tests.conftest import RuleDir, mini_rule
+
+
+def problems(d: object) -> list[str]:
+    with pytest.raises(RuleSetError) as exc:
+        Engine.from_dir(d)  # type: ignore[arg-type]
+    return [str(p) for p in exc.value.problems]
+
+
+def test_malformed_yaml_names_file_and_line(rule_dir: RuleDir) -> None:
+    bad = mini_rule("bad").replace("severity: high", "severity: [high")
+    found = problems(rule_dir(bad=bad))
+    assert any("bad.yaml:" in p and "YAML" in p for p in found), found
+
+
+def test_unknown_key_names_its_line(rule_dir: RuleDir) -> None:
+    text = mini_rule("extra").replace("severity: high\n", "severity: high\ncolour: red\n")
+    found = problems(rule_dir(extra=text))
+    assert any(
+        p.startswith(f"{rule_dir().as_posix()}/extra.yaml:5:") and "colour" in p for p in found
+    ), found
+
+
+def test_every_problem_in_every_file_is_reported(rule_dir: RuleDir) -> None:
+    one = mini_rule("one").replace("version: 1", "version: 0")
+    two = mini_rule("two").replace("status: active", "status: live")
+    found = problems(rule_dir(one=one, two=two))
+    assert any("one.yaml" in p and "version" in p for p in found)
+    assert any("two.yaml" in p and "status" in p for p in found)
+
+
+def test_aliases_are_refused(rule_dir: RuleDir) -> None:
+    bomb = 'a: &a ["x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b]\n'
+    found = problems(rule_dir(bomb=bomb))
+    assert any("bomb.yaml:1" in p and "aliases" in p for p in found), found
+
+
+def test_huge_file_is_refused(rule_dir: RuleDir) -> None:
+    huge = mini_rule("huge") + "# " + "x" * 300_000 + "\n"
+    assert any("larger than" in p for p in problems(rule_dir(huge=huge)))
+
+
+def test_duplicate_keys_are_refused(rule_dir: RuleDir) -> None:
+    text = mini_rule("dup").replace("version: 1\n", "version: 1\nversion: 2\n")
+    assert any("duplicate key 'version'" in p for p in problems(rule_dir(dup=text)))
+
+
+def test_duplicate_ids_and_id_file_mismatch(rule_dir: RuleDir) -> None:
+    found = problems(rule_dir({"other.yaml": mini_rule("first")}, first=mini_rule("first")))
+    assert any("must equal the file name 'other'" in p for p in found), found
+
+
+def test_regex_refused_by_re2(rule_dir: RuleDir) -> None:
+    text = mini_rule("rx").replace("'(包裹|快递).{0,6}丢失'", "'(包裹)\\1'")
+    found = problems(rule_dir(rx=text))
+    assert any("rx.yaml:" in p and "refused by RE2" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("'(包裹|快遞).{0,6}丟失'", "Traditional"),
+        ("'(Parcel) lost'", "upper-case"),
+        ("'a*'", "empty string"),
+    ],
+)
+def test_regexes_that_could_never_match_normalized_text(
+    rule_dir: RuleDir, pattern: str, message: str
+) -> None:
+    text = mini_rule("rx").replace("'(包裹|快递).{0,6}丢失'", pattern)
+    assert any(message in p for p in problems(rule_dir(rx=text)))
+
+
+def test_unknown_shared_signal(rule_dir: RuleDir) -> None:
+    text = mini_rule("use").replace("use: offplatform_contact", "use: no_such_signal")
+    assert any("unknown shared signal 'no_such_signal'" in p for p in problems(rule_dir(use=text)))
+
+
+def test_rules_need_examples_of_both_kinds(rule_dir: RuleDir) -> None:
+    text = mini_rule("noex").replace("  benign: [今天天气不错。, 我去取快递。]\n", "")
+    assert any("examples.benign" in p for p in problems(rule_dir(noex=text)))
+
+
+def test_deprecated_and_underscore_files_are_not_rules(rule_dir: RuleDir) -> None:
+    d = rule_dir(live=mini_rule("live"))
+    (d / "_deprecated").mkdir()
+    (d / "_deprecated" / "old.yaml").write_text("not: [valid", encoding="utf-8")
+    engine = Engine.from_dir(d)
+    assert [cr.rule.id for cr in engine.rules.rules] == ["live"]

@@ -1,0 +1,64 @@
+"""Normalization: what scammers do to keywords is undone, and evidence maps back exactly."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.engine.normalize import normalize, normalize_phrase
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("加 微 信", "加微信"),
+        ("加-V-信", "加微信"),
+        ("加❤微❤信", "加微信"),
+        ("请加薇信", "请加微信"),
+        ("加vx", "加微信"),
+        ("扣扣号", "qq号"),
+        ("企鹅号", "qq号"),
+        ("刷dan兼职", "刷单兼职"),
+        ("轉帳到安全帳戶", "转账到安全账户"),
+        ("ＡＢＣ１２３", "abc123"),
+        ("验\u200b证\u200c码", "验证码"),
+        ("pаypal", "paypal"),  # Cyrillic а
+        ("c a l l now", "call now"),
+    ],
+)
+def test_evasions_are_folded(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+
+
+def test_latin_words_keep_their_letters() -> None:
+    # "wx" folds only on its own, never inside an English word.
+    assert normalize("twx wxyz").text == "twx wxyz"
+    assert normalize("Visit jd-lipei.cn now").text == "visit jd-lipei.cn now"
+
+
+def test_spaces_between_english_words_stay() -> None:
+    assert normalize("Your  parcel\tis held").text == "your parcel is held"
+
+
+def test_evidence_quotes_the_original_text() -> None:
+    raw = "您的包裹已丟失，請加 V 信 領取賠償"
+    n = normalize(raw)
+    start = n.text.index("加微信")
+    assert n.quote(start, start + 3) == "加 V 信"
+    assert n.quote(0, len(n.text)) == raw
+
+
+def test_phrase_normalization_matches_message_normalization() -> None:
+    assert normalize_phrase("轉帳") == normalize("轉帳").text == "转账"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_offset_map_always_points_into_the_original(raw: str) -> None:
+    n = normalize(raw)
+    assert len(n.starts) == len(n.ends) == len(n.text)
+    for i in range(len(n.text)):
+        assert 0 <= n.starts[i] < n.ends[i] <= len(raw)
+    # Spans never go backwards: quoting a prefix of the normalized text quotes a prefix.
+    assert list(n.starts) == sorted(n.starts)

@@ -1,0 +1,147 @@
+"""The command line contracts other tools depend on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT, RuleDir, mini_rule
+
+SCAM = "您好，我是快递理赔专员，您的包裹在运输途中丢失了，我们按三倍价格给您理赔，请加一下客服微信办理。"
+
+
+def test_check_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--json", "--lang", "zh", SCAM]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"risk", "rule", "family", "stages", "evidence", "next", "advice"} <= set(data)
+    assert data["risk"] == "high" and data["family"] == "fake_customer_service"
+    for e in data["evidence"]:
+        assert SCAM[e["start"] : e["end"]] == e["text"]
+
+
+def test_check_reads_stdin_and_never_says_safe() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "-"],
+        input="See you at dinner tonight!",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+    assert "No known scam pattern matched" in out
+    assert "safe" not in out.lower().replace("no known", "")
+
+
+def test_check_several_messages_as_one_conversation(capsys: pytest.CaptureFixture[str]) -> None:
+    msgs = [
+        "您好，我是快递客服，您的包裹丢失了",
+        "我们给您三倍理赔",
+        "请下载会议软件开启屏幕共享，我教您操作退款",
+    ]
+    assert main(["check", "--json", *msgs]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["rule"] == "fake-courier-cs"
+    assert data["furthest_stage"] == "scripted_steps"
+
+
+def test_rules_lint_lists_every_error_and_fails(
+    rule_dir: RuleDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad1 = mini_rule("one").replace("version: 1", "version: 0")
+    bad2 = mini_rule("two").replace("'(包裹|快递).{0,6}丢失'", "'(包裹)\\1'")
+    d = rule_dir(one=bad1, two=bad2)
+    assert main(["rules", "lint", str(d)]) == 1
+    out = capsys.readouterr().out
+    assert "one.yaml:2" in out and "two.yaml:" in out and "RE2" in out
+
+
+def test_rules_test_lists_all_failures(
+    rule_dir: RuleDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        mini_rule("weak")
+        .replace(
+            "  benign: [今天天气不错。, 我去取快递。]",
+            "  benign: [今天天气不错。, 包裹丢失了，三倍理赔]",
+        )
+        .replace("scam: [您的包裹丢失了，我们三倍理赔。", "scam: [你好。")
+    )
+    assert main(["rules", "test", str(rule_dir(weak=text))]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL weak:scam:1" in out and "FAIL weak:benign:2" in out
+    assert "2 failed" in out
+
+
+def test_bundled_rules_pass_their_own_tests(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "test"]) == 0, capsys.readouterr().out
+
+
+def test_eval_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {"text": SCAM, "label": "scam", "lang": "zh", "source": "a"},
+        {"text": "明天一起吃饭吧", "label": "benign", "lang": "zh", "source": "a"},
+        {"text": "See you soon", "label": "benign", "lang": "en", "source": "b"},
+    ]
+    f = tmp_path / "rows.jsonl"
+    f.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
+    assert main(["eval", str(f), "--by", "source", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["overall"] == {
+        "scam": 1,
+        "benign": 2,
+        "tp": 1,
+        "fn": 0,
+        "fp": 0,
+        "tn": 2,
+        "recall": 1.0,
+        "precision": 1.0,
+        "fpr": 0.0,
+    }
+    assert data["by_lang"]["en"]["recall"] is None
+    assert set(data["by"]) == {"a", "b"}
+    assert set(data["latency_ms"]) == {"p50", "p90", "p99", "max"}
+    assert data["messages_per_s"] > 0
+
+
+def test_eval_malformed_row_exits_2_with_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "rows.jsonl"
+    f.write_text(
+        '{"text": "a", "label": "scam"}\n{"text": "b", "label": "maybe"}\n', encoding="utf-8"
+    )
+    assert main(["eval", str(f)]) == 2
+    assert "line 2" in capsys.readouterr().err
+
+
+def test_bench_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--json", "--messages", "30"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for name in ("bundled", "synthetic_10k"):
+        assert set(data[name]) == {
+            "p50_ms",
+            "p99_ms",
+            "messages_per_s",
+            "baseline_p99_ms",
+            "speedup",
+        }
+        assert data[name]["p99_ms"] > 0
+
+
+def test_help_texts_exist() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+    for command in ("check", "rules", "eval", "bench"):
+        assert command in out

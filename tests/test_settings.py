@@ -1,0 +1,77 @@
+"""The settings object: config.yaml plus SENTINEL_* environment, strict and secret-safe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "config.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_bundled_config_loads_with_defaults() -> None:
+    s = load_settings(ROOT / "config.yaml", environ={})
+    assert s.mode == "demo"
+    assert s.hotlines["CN"] == "96110" and s.hotlines["TW"] == "165"
+    assert s.database_url_value.startswith("sqlite")
+
+
+def test_environment_overrides_nested_values(tmp_path: Path) -> None:
+    env = {"SENTINEL_ENGINE__MAX_TEXT_CHARS": "5000", "SENTINEL_DATA_DIR": "/var/lib/sentinel"}
+    s = load_settings(ROOT / "config.yaml", environ=env)
+    assert s.engine.max_text_chars == 5000
+    assert s.data_dir == Path("/var/lib/sentinel")
+
+
+def test_sentinel_config_names_another_file(tmp_path: Path) -> None:
+    p = write(tmp_path, "log_level: DEBUG\n")
+    assert load_settings(environ={"SENTINEL_CONFIG": str(p)}).log_level == "DEBUG"
+
+
+def test_unknown_keys_are_rejected_by_name(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="colour"):
+        load_settings(write(tmp_path, "colour: red\n"), environ={})
+    with pytest.raises(SettingsError, match="SENTINEL_COLOUR"):
+        load_settings(ROOT / "config.yaml", environ={"SENTINEL_COLOUR": "red"})
+
+
+def test_bad_values_are_rejected_with_the_key(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"engine\.max_text_chars"):
+        load_settings(write(tmp_path, "engine:\n  max_text_chars: lots\n"), environ={})
+
+
+def test_malformed_config_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"config\.yaml:3: .*started at line 2"):
+        load_settings(write(tmp_path, "mode: demo\nlog_level: [DEBUG\n"), environ={})
+
+
+def test_secrets_are_refused_in_the_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SENTINEL_BOT_TOKEN"):
+        load_settings(write(tmp_path, "bot_token: '123:abc'\n"), environ={})
+
+
+def test_secrets_come_from_the_environment_and_never_show(tmp_path: Path) -> None:
+    env = {
+        "SENTINEL_BOT_TOKEN": "123456:SECRET-TOKEN",
+        "SENTINEL_DATABASE_URL": "postgresql+asyncpg://u:hunter2@db/sentinel",
+        "SENTINEL_PSEUDONYM_KEY": "k" * 32,
+    }
+    s = load_settings(ROOT / "config.yaml", environ=env)
+    assert s.bot_token is not None and s.bot_token.get_secret_value() == env["SENTINEL_BOT_TOKEN"]
+    assert s.database_url_value == env["SENTINEL_DATABASE_URL"]
+    shown = repr(s) + str(s.redacted())
+    for secret in env.values():
+        assert secret not in shown
+
+
+def test_production_needs_a_pseudonym_key(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SENTINEL_PSEUDONYM_KEY"):
+        load_settings(ROOT / "config.yaml", environ={"SENTINEL_MODE": "production"})
