@@ -213,6 +213,41 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.storage import database, downgrade, redact_url, upgrade
+    from bot.storage.queries import purge_expired
+
+    settings = _settings(args)
+    url = settings.database_url_value
+    try:
+        if args.db_command == "upgrade":
+            asyncio.run(upgrade(url, args.revision))
+            print(f"database {redact_url(url)} is at revision {args.revision}")
+        elif args.db_command == "downgrade":
+            asyncio.run(downgrade(url, args.revision))
+            print(f"database {redact_url(url)} downgraded to {args.revision}")
+        else:
+
+            async def purge() -> dict[str, int]:
+                async with database(url) as sessions:
+                    return await purge_expired(
+                        sessions,
+                        hit_days=settings.storage.retention_days,
+                        report_days=settings.storage.report_retention_days,
+                    )
+
+            counts = asyncio.run(purge())
+            print("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    except OSError as exc:
+        print(
+            f"cannot reach the database {redact_url(url)}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -274,6 +309,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--dir", help="rules directory (default: from settings)")
     ev.set_defaults(func=cmd_eval)
+
+    db = sub.add_parser(
+        "db",
+        help="database migrations and retention",
+        description="Manage the database named by SENTINEL_DATABASE_URL (default: SQLite in "
+        "the data directory). The bot applies pending migrations itself at start.",
+    )
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = dbsub.add_parser("upgrade", help="apply pending migrations")
+    up.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    down = dbsub.add_parser("downgrade", help="undo migrations down to REVISION")
+    down.add_argument("revision", help="target revision, e.g. base")
+    dbsub.add_parser("purge", help="delete hits and reports past their retention now")
+    db.set_defaults(func=cmd_db)
 
     d = sub.add_parser(
         "demo",

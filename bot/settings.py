@@ -41,12 +41,24 @@ class EngineSettings(_Section):
     conversation_max_messages: int = Field(default=10, ge=1, le=50)
 
 
+class StorageSettings(_Section):
+    # Hits and feedback older than this are purged by the daily retention job.
+    retention_days: int = Field(default=180, ge=1, le=3650)
+    # Redacted review reports are kept for a shorter time.
+    report_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Hits waiting for an unavailable database; past this the oldest are dropped (and logged).
+    queue_max: int = Field(default=10_000, ge=100, le=1_000_000)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    flush_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
 class Settings(_Section):
     mode: Literal["demo", "production"] = "demo"
     data_dir: Path = Path("data")
     default_language: Literal["zh-hans", "zh-hant", "en"] = "zh-hans"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     hotlines: dict[str, str] = Field(default_factory=dict)
     # Secrets: environment only.
     bot_token: SecretStr | None = None

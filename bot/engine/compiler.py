@@ -236,10 +236,21 @@ class _Builder:
         return SignalUse(mid, sig.id or name, stage, weight, why.zh, why.en, entity_only)
 
 
+# Between Chinese characters, brackets, quotes and the like are removed before matching and
+# sentence punctuation becomes "，" (see normalize), so a regex expecting these never fires.
+_GONE_PUNCTUATION = frozenset("：（）【】《》〈〉「」『』〔〕…—～·＂＇")
+
+
 def regex_problem(pattern: str) -> str | None:
     """Messages are matched in normalized form; a regex that expects another form never fires."""
     if _T2S.convert(pattern) != pattern:
         return "contains Traditional characters; write Simplified (messages are converted)"
+    gone = sorted(_GONE_PUNCTUATION.intersection(pattern))
+    if gone:
+        return (
+            f"contains {''.join(gone)}: brackets, quotes and colons are removed from messages "
+            'before matching (sentence punctuation becomes "，"); leave them out'
+        )
     i = 0
     while i < len(pattern):
         ch = pattern[i]

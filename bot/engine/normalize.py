@@ -32,7 +32,7 @@ _INVISIBLE = frozenset(
 # sentences keep their punctuation and spaces.
 _SEPARATORS = frozenset(
     " \t\r\n\u3000-_.*·•|/\\~`'\"+=^,:;!?#&%$@()[]{}<>"
-    "、，。：；！？＂＇｀（）【】《》〈〉「」『』〔〕…—–～·◆◇★☆♥♡❤♦●○■□▲△▼▽→←↑↓※"
+    "、，。：；！？＂＇｀（）【】《》〈〉「」『』〔〕…—–～·◆◇★☆♥♡❤♦●○■□▲△▼▽→←↑↓※“”‘’"
 )
 # Emoji and pictographs inserted between characters count as separators too.
 _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0x1F900, 0x1F9FF))
@@ -240,10 +240,18 @@ def _sep_class() -> str:
 _SEP_RUN_RE = re.compile(_sep_class())
 
 
-def _drop_separators(text: str) -> list[int] | None:
-    """Positions to keep: separator runs touching a CJK character go, whitespace runs become
-    one space. None when nothing changes (the common case for plain text)."""
+# Sentence punctuation between Chinese characters becomes one canonical boundary, "，", so a
+# rule can tell clauses apart (``[^，]{0,8}``) while "加.微.信" still reads "加微信".
+BOUNDARY = "，"
+_BOUNDARY_CHARS = frozenset(",。!?;、\n")
+
+
+def _drop_separators(text: str) -> tuple[list[int], dict[int, str]] | None:
+    """Positions to keep, and replacements by output position: separator runs touching a CJK
+    character go (or become one boundary if they held sentence punctuation); whitespace runs
+    elsewhere become one space. None when nothing changes (the common case)."""
     keep: list[int] = []
+    subst: dict[int, str] = {}
     pos = 0
     n = len(text)
     changed = False
@@ -254,6 +262,9 @@ def _drop_separators(text: str) -> list[int] | None:
         right = text[b] if b < n else ""
         if (left and is_cjk(left)) or (right and is_cjk(right)):
             keep.extend(range(pos, a))
+            if not _BOUNDARY_CHARS.isdisjoint(run):
+                subst[len(keep)] = BOUNDARY
+                keep.append(a)
             # "+855…", "@handle" and "$500" keep the sign that belongs to what follows.
             if run[-1] in "+@$" and right.isascii() and right.isalnum():
                 keep.append(b - 1)
@@ -267,7 +278,8 @@ def _drop_separators(text: str) -> list[int] | None:
         for k in range(a, b):
             if text[k].isspace():
                 if not prev_space:
-                    keep.append(-k - 1)  # marks "whitespace, write a plain space"
+                    subst[len(keep)] = " "
+                    keep.append(k)
                 prev_space = True
             else:
                 keep.append(k)
@@ -277,7 +289,7 @@ def _drop_separators(text: str) -> list[int] | None:
     if not changed:
         return None
     keep.extend(range(pos, n))
-    return keep
+    return keep, subst
 
 
 def normalize(original: str) -> Normalized:
@@ -291,12 +303,14 @@ def normalize(original: str) -> Normalized:
         if len(phrased) == len(text) and phrased != text:
             text = phrased.translate(_EXTRA_FOLD_TABLE)
 
-    keep = _drop_separators(text)
-    if keep is not None:
-        chars = [" " if k < 0 else text[k] for k in keep]
-        pos1 = [(-k - 1) if k < 0 else k for k in keep]
+    dropped = _drop_separators(text)
+    if dropped is not None:
+        keep, subst = dropped
+        chars = [text[k] for k in keep]
+        for i, ch in subst.items():
+            chars[i] = ch
         text = "".join(chars)
-        idx = pos1 if idx is None else [idx[k] for k in pos1]
+        idx = keep if idx is None else [idx[k] for k in keep]
     if idx is None:
         starts = list(range(len(text)))
         ends = list(range(1, len(text) + 1))

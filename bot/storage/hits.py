@@ -1,0 +1,232 @@
+"""Anonymized hit records and the resilient writer that stores them.
+
+Owns: turning a verdict into the facts we keep (never the text), and getting those facts into
+the database even when it is briefly away. ``HitWriter.record`` never blocks and never raises,
+so a database outage never costs a user their warning; records wait in a bounded queue and are
+written in order when the database returns. Each record carries a unique event id and is
+inserted with "on conflict do nothing", so a batch retried after an uncertain commit is not
+written twice. Past the bound the oldest waiting record is dropped, and that is logged and
+counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.engine import Verdict
+from bot.storage.models import Hit, utcnow
+
+log = logging.getLogger(__name__)
+
+ChatType = Literal["private", "group"]
+InputKind = Literal["text", "photo", "link", "qr"]
+
+
+@dataclass(frozen=True, slots=True)
+class HitRecord:
+    """What we store about one check. Built only from the verdict and a pseudonym."""
+
+    created_at: dt.datetime
+    rule_id: str | None
+    rule_version: int | None
+    family: str | None
+    stages: tuple[str, ...]
+    furthest_stage: str | None
+    risk: str
+    lang: str
+    chat_type: str
+    input_kind: str
+    user_pseudonym: str
+    domains: tuple[str, ...]
+    shadow: bool = False
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def hits_from_verdict(
+    verdict: Verdict,
+    *,
+    user_pseudonym: str,
+    lang: str,
+    chat_type: ChatType,
+    input_kind: InputKind,
+    now: dt.datetime | None = None,
+) -> list[HitRecord]:
+    """The records for one check: the shown verdict (if any rule matched) and one per
+    ``testing`` rule that would have fired (counted, never shown)."""
+    now = now or utcnow()
+    out: list[HitRecord] = []
+    if verdict.rule is not None and verdict.risk != "none":
+        out.append(
+            HitRecord(
+                created_at=now,
+                rule_id=verdict.rule.id,
+                rule_version=verdict.rule.version,
+                family=verdict.rule.family,
+                stages=tuple(s.id for s in verdict.stages),
+                furthest_stage=verdict.furthest_stage.id if verdict.furthest_stage else None,
+                risk=verdict.risk,
+                lang=lang,
+                chat_type=chat_type,
+                input_kind=input_kind,
+                user_pseudonym=user_pseudonym,
+                domains=verdict.domains,
+            )
+        )
+    for shadow in verdict.shadow:
+        out.append(
+            HitRecord(
+                created_at=now,
+                rule_id=shadow.rule.id,
+                rule_version=shadow.rule.version,
+                family=shadow.rule.family,
+                stages=(),
+                furthest_stage=None,
+                risk=shadow.risk,
+                lang=lang,
+                chat_type=chat_type,
+                input_kind=input_kind,
+                user_pseudonym=user_pseudonym,
+                domains=verdict.domains,
+                shadow=True,
+            )
+        )
+    return out
+
+
+def _rows(records: Sequence[HitRecord]) -> list[dict[str, object]]:
+    rows = []
+    for r in records:
+        row = asdict(r)
+        row["stages"] = list(r.stages)
+        row["domains"] = list(r.domains)
+        rows.append(row)
+    return rows
+
+
+async def insert_hits(session: AsyncSession, records: Sequence[HitRecord]) -> None:
+    """Insert, skipping records already stored (same event id): retries are idempotent."""
+    if not records:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Hit).values(_rows(records)).on_conflict_do_nothing(index_elements=["event_id"])
+    await session.execute(stmt)
+
+
+@dataclass
+class WriterStats:
+    queued: int = 0
+    written: int = 0
+    dropped: int = 0
+    failures: int = 0
+    healthy: bool = True
+
+
+class HitWriter:
+    """Buffered, ordered, idempotent writes of hit records."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_queue: int = 10_000,
+        batch_size: int = 500,
+        flush_interval: float = 1.0,
+        retry_max: float = 30.0,
+    ) -> None:
+        self.sessions = sessions
+        self.max_queue = max_queue
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.retry_max = retry_max
+        self._queue: collections.deque[HitRecord] = collections.deque()
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.stats = WriterStats()
+
+    def record(self, records: HitRecord | Sequence[HitRecord]) -> None:
+        """Queue records for writing. Never blocks, never raises."""
+        items = [records] if isinstance(records, HitRecord) else list(records)
+        for item in items:
+            if len(self._queue) >= self.max_queue:
+                self._queue.popleft()
+                self.stats.dropped += 1
+                if self.stats.dropped == 1 or self.stats.dropped % 1000 == 0:
+                    log.error(
+                        "hit queue full (%d): dropped the oldest waiting hit; %d dropped so far",
+                        self.max_queue,
+                        self.stats.dropped,
+                    )
+            self._queue.append(item)
+        self.stats.queued = len(self._queue)
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def flush(self) -> bool:
+        """Write everything queued, oldest first. False if the database failed (records stay)."""
+        async with self._lock:
+            while self._queue:
+                batch = [self._queue[i] for i in range(min(self.batch_size, len(self._queue)))]
+                try:
+                    async with self.sessions() as session, session.begin():
+                        await insert_hits(session, batch)
+                except Exception as exc:
+                    self.stats.failures += 1
+                    if self.stats.healthy:
+                        log.warning(
+                            "database unavailable, %d hits waiting: %s",
+                            len(self._queue),
+                            type(exc).__name__,
+                        )
+                    self.stats.healthy = False
+                    self.stats.queued = len(self._queue)
+                    return False
+                for _ in batch:
+                    self._queue.popleft()
+                self.stats.written += len(batch)
+                if not self.stats.healthy:
+                    log.warning("database back; writing waiting hits")
+                self.stats.healthy = True
+            self.stats.queued = 0
+            return True
+
+    async def run(self) -> None:
+        """Background loop: flush on new records or every interval, back off on failure."""
+        delay = self.flush_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+            ok = await self.flush()
+            delay = self.flush_interval if ok else min(max(delay * 2, 0.5), self.retry_max)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="hit-writer")
+
+    async def stop(self) -> None:
+        """Stop the loop and make one last attempt to write what is waiting."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._queue and not await self.flush():
+            log.error(
+                "stopping with %d hits not written: the database is unavailable", self.pending
+            )

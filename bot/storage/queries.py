@@ -1,0 +1,167 @@
+"""Queries a person's rights and the operator's duties rely on.
+
+Owns: /mydata (what is stored under a pseudonym), /forget (delete it all), retention purges,
+preferences, feedback and review reports. A report's text is redacted *here*, before any
+write, so no caller can store unredacted text by mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.privacy import redact
+from bot.storage.models import (
+    PERSONAL_TABLES,
+    Feedback,
+    Hit,
+    ProcessedUpdate,
+    Report,
+    UserPref,
+    utcnow,
+)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def my_data(sessions: Sessions, pseudonym: str) -> dict[str, Any]:
+    """Everything stored under ``pseudonym``, summarised for the person to read."""
+    async with sessions() as s:
+        counts = {}
+        for model, column in PERSONAL_TABLES:
+            q = select(func.count()).select_from(model).where(getattr(model, column) == pseudonym)
+            counts[model.__tablename__] = int((await s.execute(q)).scalar_one())
+        hits = (
+            await s.execute(
+                select(Hit.created_at, Hit.family, Hit.risk)
+                .where(Hit.user_pseudonym == pseudonym, Hit.shadow.is_(False))
+                .order_by(Hit.created_at.desc())
+                .limit(20)
+            )
+        ).all()
+        pref = await s.get(UserPref, pseudonym)
+    return {
+        "counts": counts,
+        "recent_hits": [{"at": h.created_at, "family": h.family, "risk": h.risk} for h in hits],
+        "language": pref.lang if pref else None,
+        "region": pref.region if pref else None,
+    }
+
+
+async def forget(sessions: Sessions, pseudonym: str) -> dict[str, int]:
+    """Delete every row keyed to ``pseudonym``; returns how many per table."""
+    deleted: dict[str, int] = {}
+    async with sessions() as s, s.begin():
+        for model, column in PERSONAL_TABLES:
+            result = await s.execute(delete(model).where(getattr(model, column) == pseudonym))
+            deleted[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return deleted
+
+
+async def purge_expired(
+    sessions: Sessions,
+    *,
+    hit_days: int,
+    report_days: int,
+    update_days: int = 3,
+    now: dt.datetime | None = None,
+) -> dict[str, int]:
+    """Delete hits, feedback, reports and processed update ids past their retention."""
+    now = now or utcnow()
+    plan: list[tuple[Any, Any, int]] = [
+        (Hit, Hit.created_at, hit_days),
+        (Feedback, Feedback.created_at, hit_days),
+        (Report, Report.created_at, report_days),
+        (ProcessedUpdate, ProcessedUpdate.received_at, update_days),
+    ]
+    out: dict[str, int] = {}
+    async with sessions() as s, s.begin():
+        for model, column, days in plan:
+            cutoff = now - dt.timedelta(days=days)
+            result = await s.execute(delete(model).where(column < cutoff))
+            out[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return out
+
+
+async def set_preference(
+    sessions: Sessions, pseudonym: str, *, lang: str | None = None, region: str | None = None
+) -> None:
+    async with sessions() as s, s.begin():
+        pref = await s.get(UserPref, pseudonym)
+        if pref is None:
+            pref = UserPref(user_pseudonym=pseudonym, updated_at=utcnow())
+            s.add(pref)
+        if lang is not None:
+            pref.lang = lang
+        if region is not None:
+            pref.region = region
+        pref.updated_at = utcnow()
+
+
+async def get_preference(sessions: Sessions, pseudonym: str) -> UserPref | None:
+    async with sessions() as s:
+        return await s.get(UserPref, pseudonym)
+
+
+async def add_feedback(
+    sessions: Sessions,
+    *,
+    pseudonym: str,
+    hit_event_id: str | None,
+    rule_id: str | None,
+    rule_version: int | None,
+    vote: str,
+) -> None:
+    """Record "helpful" or "wrong"; a second vote on the same verdict replaces the first."""
+    if vote not in ("helpful", "wrong"):
+        raise ValueError(f"unknown vote {vote!r}")
+    async with sessions() as s, s.begin():
+        existing = (
+            await s.execute(
+                select(Feedback).where(
+                    Feedback.hit_event_id == hit_event_id, Feedback.user_pseudonym == pseudonym
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None and hit_event_id is not None:
+            existing.vote = vote
+            existing.created_at = utcnow()
+            return
+        s.add(
+            Feedback(
+                created_at=utcnow(),
+                hit_event_id=hit_event_id,
+                user_pseudonym=pseudonym,
+                rule_id=rule_id,
+                rule_version=rule_version,
+                vote=vote,
+            )
+        )
+
+
+async def add_report(
+    sessions: Sessions,
+    *,
+    pseudonym: str,
+    text: str,
+    rule_id: str | None,
+    risk: str,
+    lang: str,
+) -> int:
+    """Store a message the user chose to send to moderators, redacted first."""
+    async with sessions() as s, s.begin():
+        report = Report(
+            created_at=utcnow(),
+            user_pseudonym=pseudonym,
+            redacted_text=redact(text),
+            rule_id=rule_id,
+            risk=risk,
+            lang=lang,
+            status="open",
+        )
+        s.add(report)
+        await s.flush()
+        return int(report.id)

@@ -1,0 +1,139 @@
+"""Hits are written in order, exactly once, and survive a database outage."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.engine import Engine
+from bot.storage import HitRecord, HitWriter, hits_from_verdict
+from bot.storage.db import make_engine, session_factory
+from bot.storage.models import Hit
+from tests.conftest import RULES
+
+
+def record(i: int, when: dt.datetime | None = None) -> HitRecord:
+    return HitRecord(
+        created_at=when
+        or dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC) + dt.timedelta(seconds=i),
+        rule_id="fake-courier-cs",
+        rule_version=1,
+        family="fake_customer_service",
+        stages=("pretext", "compensation"),
+        furthest_stage="compensation",
+        risk="high",
+        lang="zh",
+        chat_type="private",
+        input_kind="text",
+        user_pseudonym=f"{i:064x}",
+        domains=("jd-lipei.cn",),
+    )
+
+
+def unreachable(url: str) -> str:
+    if url.startswith("sqlite"):
+        return "sqlite+aiosqlite:////proc/no-such-dir/sentinel.db"
+    return "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+
+
+async def stored(url: str) -> list[Hit]:
+    engine = make_engine(url)
+    try:
+        async with session_factory(engine)() as s:
+            return list((await s.execute(select(Hit).order_by(Hit.id))).scalars())
+    finally:
+        await engine.dispose()
+
+
+def test_records_are_written_in_order_with_aware_utc_times(db_url: str) -> None:
+    async def go() -> list[Hit]:
+        engine = make_engine(db_url)
+        writer = HitWriter(session_factory(engine), batch_size=7)
+        writer.record([record(i) for i in range(20)])
+        assert await writer.flush()
+        await engine.dispose()
+        return await stored(db_url)
+
+    rows = asyncio.run(go())
+    assert [r.user_pseudonym for r in rows] == [f"{i:064x}" for i in range(20)]
+    assert rows[0].created_at == dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+    assert rows[0].stages == ["pretext", "compensation"] and rows[0].domains == ["jd-lipei.cn"]
+
+
+def test_an_outage_loses_nothing_and_duplicates_nothing(db_url: str) -> None:
+    async def go() -> list[Hit]:
+        good = make_engine(db_url)
+        bad = create_async_engine(unreachable(db_url), connect_args={"timeout": 1})
+        writer = HitWriter(session_factory(good), batch_size=10, flush_interval=0.05)
+        writer.start()
+        writer.record([record(i) for i in range(0, 30)])
+        await asyncio.sleep(0.3)
+        # The database goes away mid-run: checks go on, hits wait.
+        writer.sessions = session_factory(bad)
+        writer.record([record(i) for i in range(30, 60)])
+        await asyncio.sleep(0.5)
+        assert writer.pending == 30 and not writer.stats.healthy
+        # It returns: everything waiting is written, once, in order.
+        writer.sessions = session_factory(good)
+        writer.record([record(i) for i in range(60, 70)])
+        for _ in range(100):
+            if writer.pending == 0:
+                break
+            await asyncio.sleep(0.05)
+        await writer.stop()
+        await bad.dispose()
+        await good.dispose()
+        return await stored(db_url)
+
+    rows = asyncio.run(go())
+    assert [r.user_pseudonym for r in rows] == [f"{i:064x}" for i in range(70)]
+
+
+def test_a_retried_batch_is_not_written_twice(db_url: str) -> None:
+    async def go() -> int:
+        engine = make_engine(db_url)
+        batch = [record(i) for i in range(5)]
+        writer = HitWriter(session_factory(engine))
+        writer.record(batch)
+        await writer.flush()
+        writer.record(batch)  # as if the first commit's outcome had been lost
+        await writer.flush()
+        async with session_factory(engine)() as s:
+            n = (await s.execute(select(func.count()).select_from(Hit))).scalar_one()
+        await engine.dispose()
+        return int(n)
+
+    assert asyncio.run(go()) == 5
+
+
+def test_past_the_bound_the_oldest_are_dropped_and_that_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def go() -> HitWriter:
+        bad = create_async_engine(unreachable("sqlite"))
+        writer = HitWriter(session_factory(bad), max_queue=100)
+        with caplog.at_level(logging.ERROR):
+            writer.record([record(i) for i in range(150)])
+        await bad.dispose()
+        return writer
+
+    writer = asyncio.run(go())
+    assert writer.pending == 100 and writer.stats.dropped == 50
+    assert "dropped the oldest" in caplog.text
+
+
+def test_testing_rules_produce_shadow_hits(db_url: str) -> None:
+    engine = Engine.from_dir(RULES)
+    verdict = engine.check(
+        "您好，我是快递理赔专员，您的包裹丢失了，我们三倍理赔，请加客服微信办理。"
+    )
+    recs = hits_from_verdict(
+        verdict, user_pseudonym="a" * 64, lang="zh", chat_type="private", input_kind="text"
+    )
+    assert recs and not recs[0].shadow and recs[0].family == "fake_customer_service"
+    assert recs[0].stages[0] == "pretext"

@@ -1,0 +1,45 @@
+"""Migrations build exactly the schema the models describe, and can be undone and redone."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bot.storage.db import downgrade_sync, make_engine, upgrade_sync
+from bot.storage.models import Base
+
+
+async def _diff_and_tables(url: str) -> tuple[list[object], set[str]]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def work(sync_conn: object) -> tuple[list[object], set[str]]:
+                ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})  # type: ignore[arg-type]
+                return compare_metadata(ctx, Base.metadata), set(
+                    inspect(sync_conn).get_table_names()
+                )
+
+            return await conn.run_sync(work)
+    finally:
+        await engine.dispose()
+
+
+def test_upgrade_head_on_empty_database_matches_the_models(empty_db: str) -> None:
+    upgrade_sync(empty_db)
+    diff, tables = asyncio.run(_diff_and_tables(empty_db))
+    assert diff == []
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_downgrade_base_then_upgrade_head_again(empty_db: str) -> None:
+    upgrade_sync(empty_db)
+    downgrade_sync(empty_db, "base")
+    _, tables = asyncio.run(_diff_and_tables(empty_db))
+    assert tables <= {"alembic_version"}
+    upgrade_sync(empty_db)
+    diff, tables = asyncio.run(_diff_and_tables(empty_db))
+    assert diff == [] and set(Base.metadata.tables) <= tables
