@@ -120,8 +120,10 @@ async def insert_hits(session: AsyncSession, records: Sequence[HitRecord]) -> No
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Hit).values(_rows(records)).on_conflict_do_nothing(index_elements=["event_id"])
-    await session.execute(stmt)
+    # One compiled statement executed with many parameter sets: SQLAlchemy batches these into
+    # multi-row inserts without compiling a new statement per batch.
+    stmt = insert(Hit).on_conflict_do_nothing(index_elements=["event_id"])
+    await session.execute(stmt, _rows(records))
 
 
 @dataclass
