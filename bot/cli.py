@@ -105,31 +105,19 @@ def print_verdict(verdict: Verdict, lang: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.demo import run_demo
+
     settings = _settings(args)
     engine = Engine.from_dir(settings.engine.rules_dir)
-    interactive = sys.stdin.isatty()
     if settings.bot_token is not None:
         print(
             "SENTINEL_BOT_TOKEN is set, but this version has no Telegram transport yet; "
             "running the local terminal demo instead.",
             file=sys.stderr,
         )
-    if interactive:
-        print("Sentinel demo: paste a message and press Enter (Ctrl-D to quit).")
-    limit = settings.engine.max_text_chars
-    while True:
-        try:
-            line = input("> " if interactive else "")
-        except EOFError:
-            break
-        text = line.strip()
-        if not text:
-            continue
-        if len(text) > limit:
-            print(f"That message is longer than {limit} characters; please send a shorter part.")
-            continue
-        print_verdict(engine.check(text), args.lang)
-        print()
+    asyncio.run(run_demo(settings, engine, args.lang, print_verdict, sys.stdin.isatty()))
     return EXIT_OK
 
 

@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from bot.storage import HitRecord, HitWriter  # noqa: E402
-from bot.storage.db import make_engine, session_factory, upgrade  # noqa: E402
+from bot.storage import HitRecord, HitWriter
+from bot.storage.db import make_engine, session_factory, upgrade
 
 FAMILIES = ["fake_customer_service", "order_brushing", "investment", "loan_credit", "romance"]
 
@@ -82,7 +82,9 @@ async def sqlite_size(path: Path) -> int:
 
 
 async def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -103,7 +105,9 @@ async def main() -> None:
     url = make_url(a.postgres).set(database=name).render_as_string(hide_password=False)
     try:
         rate = await write(url, rows, a.batch)
-        db = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+        db = await asyncpg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
         size = await db.fetchval("SELECT pg_total_relation_size('hits')")
         await db.close()
         print(f"postgresql: {rate:,.0f} rows/s; {a.rows:,} hits = {size / 2**20:,.1f} MiB on disk")

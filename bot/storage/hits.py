@@ -175,6 +175,15 @@ class HitWriter:
         self.stats.queued = len(self._queue)
         self._wake.set()
 
+    def discard(self, user_pseudonym: str) -> int:
+        """Drop waiting records of one person (for /forget: nothing of theirs may land later)."""
+        before = len(self._queue)
+        self._queue = collections.deque(
+            r for r in self._queue if r.user_pseudonym != user_pseudonym
+        )
+        self.stats.queued = len(self._queue)
+        return before - len(self._queue)
+
     @property
     def pending(self) -> int:
         return len(self._queue)

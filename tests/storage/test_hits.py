@@ -137,3 +137,16 @@ def test_testing_rules_produce_shadow_hits(db_url: str) -> None:
     )
     assert recs and not recs[0].shadow and recs[0].family == "fake_customer_service"
     assert recs[0].stages[0] == "pretext"
+
+
+def test_forgetting_drops_waiting_records_too() -> None:
+    async def go() -> HitWriter:
+        bad = create_async_engine(unreachable("sqlite"))
+        writer = HitWriter(session_factory(bad))
+        writer.record([record(1), record(2), record(1)])
+        assert writer.discard(f"{1:064x}") == 2
+        await bad.dispose()
+        return writer
+
+    writer = asyncio.run(go())
+    assert writer.pending == 1
