@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# The local demo: paste a message, read the verdict. (The Telegram transport comes next.)
+# The real bot when SENTINEL_BOT_TOKEN is set; otherwise the local demo against the emulator.
 run: setup
-	$(PY) -m bot demo
+	@if [ -n "$$SENTINEL_BOT_TOKEN" ]; then $(PY) -m bot run; else $(PY) -m bot demo; fi
 
 test: setup
 	$(PY) -m pytest -q

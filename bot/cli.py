@@ -111,13 +111,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     engine = Engine.from_dir(settings.engine.rules_dir)
-    if settings.bot_token is not None:
+    return asyncio.run(run_demo(settings, engine, args.lang, sys.stdin.isatty()))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.tg.app import run_polling
+
+    settings = _settings(args)
+    if settings.bot_token is None:
         print(
-            "SENTINEL_BOT_TOKEN is set, but this version has no Telegram transport yet; "
-            "running the local terminal demo instead.",
+            "SENTINEL_BOT_TOKEN is not set. Get a token from @BotFather and set it, or try the "
+            "local demo: python -m bot demo",
             file=sys.stderr,
         )
-    asyncio.run(run_demo(settings, engine, args.lang, print_verdict, sys.stdin.isatty()))
+        return EXIT_USAGE
+    engine = Engine.from_dir(settings.engine.rules_dir)
+    run_polling(settings, engine)
     return EXIT_OK
 
 
@@ -314,12 +323,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser(
         "demo",
-        help="try the bot in the terminal: paste a message, read the verdict",
-        description="Reads one message per line and prints the verdict as a person would read "
-        "it. With standard input from a file or pipe, it prints each verdict and exits at the end.",
+        help="try the bot locally: a Telegram emulator, the real bot, a prompt in the terminal",
+        description="Starts a local Telegram Bot API emulator and the real bot against it (SQLite "
+        "in the data directory). Type or paste a message as if forwarding it and read the reply "
+        "as a person would; /photo PATH sends a picture, /press N presses a button. With "
+        "standard input from a file or pipe it reads one message per line, prints each reply "
+        "and exits at the end.",
     )
-    d.add_argument("--lang", choices=["zh", "en"], default="zh", help="reply language (default zh)")
+    d.add_argument(
+        "--lang",
+        choices=["zh", "zh-hant", "en"],
+        default="zh",
+        help="your Telegram language: zh (Simplified), zh-hant (Traditional) or en (default zh)",
+    )
     d.set_defaults(func=cmd_demo)
+
+    r = sub.add_parser(
+        "run",
+        help="run the bot against Telegram (needs SENTINEL_BOT_TOKEN)",
+        description="Run the bot with long polling against Telegram. Settings come from "
+        "config.yaml and SENTINEL_* variables; the database is migrated at start.",
+    )
+    r.add_argument("--mode", choices=["polling"], default="polling", help="how updates arrive")
+    r.set_defaults(func=cmd_run)
 
     b = sub.add_parser(
         "bench",

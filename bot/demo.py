@@ -1,104 +1,142 @@
-"""The terminal demo: paste a message, read the verdict; anonymized hits go to SQLite.
+"""The local demo: the real bot against the Bot API emulator, with a prompt in the terminal.
 
-Owns: the local, no-token way to try Sentinel end to end on this machine: settings, the rule
-engine, the pseudonym key (created in the data directory), migrations applied at start, the
-resilient hit writer, and the /mydata and /forget rights. The terminal user is local user 0.
+Owns: starting the emulator and the bot (SQLite in the data directory), turning what you type
+into the updates Telegram would send (a forwarded message, a photo, a button press), and
+printing the bot's replies as a person would read them (buttons shown as numbered labels).
+When standard input is not a terminal it reads one message per line, prints each reply and
+exits at the end of input, so it can be scripted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
-from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from bot.engine import Engine, Verdict
-from bot.privacy import Pseudonymizer, load_or_create_key
+from bot.emulator import BotApiEmulator
+from bot.engine import Engine
 from bot.settings import Settings
-from bot.storage import (
-    HitWriter,
-    hits_from_verdict,
-    make_engine,
-    redact_url,
-    session_factory,
-    upgrade,
-)
-from bot.storage.queries import forget, my_data
+from bot.tg.app import build_application, polling
 
-log = logging.getLogger(__name__)
-LOCAL_USER = 0
+DEMO_TOKEN = "100000:LOCAL-DEMO-TOKEN"
+REPLY_TIMEOUT = 30.0  # a screenshot takes about a second of OCR; leave room on a busy machine
+
+HELP = """Type or paste a message as if you forwarded it to the bot, then press Enter.
+  /fwd TEXT      forward TEXT; several /fwd lines in a row are checked as one conversation
+  /photo PATH    send a picture (a screenshot, a QR code)
+  /press N       press button N under the last reply
+  /start /help /lang /privacy /mydata /forget   the bot's own commands
+  Ctrl-D         quit"""
+
+LANG_CODES = {"zh": "zh-hans", "zh-hant": "zh-hant", "en": "en"}
 
 
-async def run_demo(
-    settings: Settings,
-    engine: Engine,
-    lang: str,
-    show: Callable[[Verdict, str], None],
-    interactive: bool,
-) -> None:
-    key = load_or_create_key(
-        settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
-        settings.data_dir,
-        production=settings.mode == "production",
+def show(message: dict[str, Any], out: Any = sys.stdout) -> None:
+    """A bot message as the person reads it: plain text, then the buttons as labels."""
+    print(message.get("text", ""), file=out)
+    labels = [
+        b["text"]
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
+    if labels:
+        print("  " + "  ".join(f"[{i}] {label}" for i, label in enumerate(labels, 1)), file=out)
+    print(file=out)
+
+
+def command_entities(text: str) -> list[dict[str, Any]] | None:
+    if not text.startswith("/"):
+        return None
+    word = text.split()[0]
+    return [{"type": "bot_command", "offset": 0, "length": len(word)}]
+
+
+async def run_demo(settings: Settings, engine: Engine, lang: str, interactive: bool) -> int:
+    emu = BotApiEmulator(token=DEMO_TOKEN, bot_username="sentinel_demo_bot")
+    await emu.start()
+    app = build_application(
+        settings, engine, token=DEMO_TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url
     )
-    me = Pseudonymizer(key)(LOCAL_USER)
-    url = settings.database_url_value
+    user = emu.make_user(first_name="You", language_code=LANG_CODES.get(lang, "zh-hans"))
+    chat = emu.private_chat(user)
+    seen = 0
+    waiting_forward = False
+
+    async def wait_and_show() -> None:
+        nonlocal seen
+        try:
+            await emu.wait_for_messages(chat["id"], count=seen + 1, timeout=REPLY_TIMEOUT)
+        except TimeoutError:
+            print("(no reply)\n")
+            return
+        await asyncio.sleep(0.3)  # a command may answer with more than one message
+        messages = emu.sent_messages(chat["id"])
+        for message in messages[seen:]:
+            show(message)
+        seen = len(messages)
+
     try:
-        await upgrade(url)
-    except Exception as exc:
-        print(
-            f"(database {redact_url(url)} unavailable: {type(exc).__name__}; "
-            "checks go on, hits wait in memory)",
-            file=sys.stderr,
-        )
-    db = make_engine(url)
-    sessions = session_factory(db)
-    writer = HitWriter(
-        sessions,
-        max_queue=settings.storage.queue_max,
-        batch_size=settings.storage.batch_size,
-        flush_interval=settings.storage.flush_interval_seconds,
-    )
-    writer.start()
-    limit = settings.engine.max_text_chars
-    if interactive:
-        print(
-            "Sentinel demo: paste a message and press Enter. /mydata shows what is stored about "
-            "you, /forget deletes it. Ctrl-D quits."
-        )
-    try:
-        while True:
-            try:
-                line = await asyncio.to_thread(input, "> " if interactive else "")
-            except EOFError:
-                break
-            text = line.strip()
-            if not text:
-                continue
-            if text == "/mydata":
-                await writer.flush()  # what is waiting counts as stored
-                data = await my_data(sessions, me)
-                print(f"stored about you: {data['counts']}")
-                continue
-            if text == "/forget":
-                waiting = writer.discard(me)
-                deleted = await forget(sessions, me)
-                deleted["hits"] += waiting
-                print(f"deleted: {deleted}")
-                continue
-            if len(text) > limit:
-                print(
-                    f"That message is longer than {limit} characters; please send a shorter part."
-                )
-                continue
-            verdict = engine.check(text)
-            writer.record(
-                hits_from_verdict(
-                    verdict, user_pseudonym=me, lang=lang, chat_type="private", input_kind="text"
-                )
-            )
-            show(verdict, lang)
-            print()
+        async with polling(app):
+            if interactive:
+                print("Sentinel demo (local Telegram emulator; nothing leaves this machine).")
+                print(HELP + "\n")
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "> " if interactive else "")
+                except EOFError:
+                    break
+                text = line.strip()
+                if not text:
+                    continue
+                if waiting_forward and not text.startswith("/fwd "):
+                    waiting_forward = False
+                    await wait_and_show()
+                if text.startswith("/fwd "):
+                    emu.send_text(chat, user, text[5:].strip(), forwarded=True)
+                    waiting_forward = True
+                    continue
+                if text.startswith("/photo"):
+                    path = Path(text[6:].strip()).expanduser()
+                    try:
+                        data = path.read_bytes()
+                    except OSError as exc:
+                        print(f"cannot read {path}: {exc.strerror}\n")
+                        continue
+                    emu.send_photo(chat, user, data)
+                elif text.startswith("/press"):
+                    if not await press(emu, chat, user, text):
+                        continue
+                    await asyncio.sleep(0.5)
+                    messages = emu.sent_messages(chat["id"])
+                    for message in messages[seen:]:
+                        show(message)
+                    seen = len(messages)
+                    answers = emu.callback_answers
+                    if answers and answers[-1].get("text"):
+                        print(f"(notice) {answers[-1]['text']}\n")
+                    continue
+                else:
+                    emu.send_text(chat, user, text, entities=command_entities(text))
+                await wait_and_show()
+            if waiting_forward:
+                await wait_and_show()
     finally:
-        await writer.stop()
-        await db.dispose()
+        await emu.stop()
+    return 0
+
+
+async def press(emu: BotApiEmulator, chat: dict[str, Any], user: dict[str, Any], text: str) -> bool:
+    messages = [m for m in emu.sent_messages(chat["id"]) if m.get("reply_markup")]
+    parts = text.split()
+    if not messages or len(parts) != 2 or not parts[1].isdigit():
+        print("usage: /press N (a button under the last reply)\n")
+        return False
+    last = messages[-1]
+    flat = [b for row in last["reply_markup"]["inline_keyboard"] for b in row]
+    n = int(parts[1])
+    if not 1 <= n <= len(flat):
+        print(f"there are {len(flat)} buttons\n")
+        return False
+    emu.press_button(chat, user, last, flat[n - 1]["callback_data"])
+    return True

@@ -52,6 +52,26 @@ class StorageSettings(_Section):
     flush_interval_seconds: float = Field(default=1.0, gt=0, le=60)
 
 
+class TelegramSettings(_Section):
+    # Forwarded messages arriving within this many seconds of each other are checked together.
+    conversation_window_seconds: float = Field(default=1.0, gt=0, le=10)
+    # Larger images are refused with a polite message.
+    max_image_mb: int = Field(default=10, ge=1, le=20)
+    # OCR runs in worker threads; this many at once (about 1 s each on two cores).
+    ocr_workers: int = Field(default=1, ge=1, le=8)
+    # Flood control per person: this many messages at once, then one every N seconds.
+    flood_burst: int = Field(default=8, ge=1, le=100)
+    flood_every_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Groups: "on" warns on high risk, "quiet" warns silently, "off" does not check.
+    group_default_mode: Literal["on", "quiet", "off"] = "on"
+    # Region (for the hotline) when the user's Telegram language does not tell.
+    default_regions: dict[str, str] = Field(
+        default_factory=lambda: {"zh-hans": "CN", "zh-hant": "TW", "en": "GB"}
+    )
+    # Daily retention purge, UTC "HH:MM".
+    purge_time_utc: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class Settings(_Section):
     mode: Literal["demo", "production"] = "demo"
     data_dir: Path = Path("data")
@@ -59,6 +79,7 @@ class Settings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     engine: EngineSettings = Field(default_factory=EngineSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     hotlines: dict[str, str] = Field(default_factory=dict)
     # Secrets: environment only.
     bot_token: SecretStr | None = None

@@ -1,4 +1,5 @@
-"""The terminal demo end to end: piped messages in, verdicts out, anonymized hits stored."""
+"""The demo end to end, as scripted use: piped lines in, replies as a person reads them out,
+anonymized facts in the SQLite file of the data directory."""
 
 from __future__ import annotations
 
@@ -23,30 +24,39 @@ def run_demo(data_dir: Path, lines: list[str], lang: str = "zh") -> str:
         cwd=ROOT,
         env=env,
         check=True,
-        timeout=120,
+        timeout=180,
     ).stdout
 
 
-def test_demo_reads_piped_messages_and_stores_only_facts(tmp_path: Path) -> None:
+def test_demo_answers_each_line_and_stores_only_facts(tmp_path: Path) -> None:
     out = run_demo(tmp_path, [SCAM, "明天一起吃饭吧", "/mydata"])
     assert "高风险" in out and "冒充快递或电商客服" in out
-    assert "未匹配到已知诈骗模式" in out
-    assert "'hits': 1" in out
-    key = tmp_path / "pseudonym.key"
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "[1] 👍 有帮助" in out and "[3] 📨 提交给审核员" in out
+    assert "未匹配到已知的诈骗模式" in out
+    assert "识别记录 1 条" in out
+    assert stat.S_IMODE((tmp_path / "pseudonym.key").stat().st_mode) == 0o600
     with sqlite3.connect(tmp_path / "sentinel.db") as db:
-        rows = db.execute("select family, risk, user_pseudonym from hits").fetchall()
+        rows = db.execute("select family, risk from hits").fetchall()
         dump = "\n".join(
             str(r)
-            for t in ("hits", "user_prefs", "reports")
+            for t in ("hits", "user_prefs", "reports", "feedback")
             for r in db.execute(f"select * from {t}")
         )
-    assert rows[0][0] == "fake_customer_service" and rows[0][1] == "high"
+    assert rows == [("fake_customer_service", "high")]
     assert "abc_12345" not in dump and "快递" not in dump
 
 
-def test_forget_in_the_demo_deletes_everything(tmp_path: Path) -> None:
-    out = run_demo(tmp_path, [SCAM, "/forget", "/mydata"], lang="en")
-    assert "deleted: {'hits': 1" in out
-    assert out.rstrip().endswith("'subscriptions': 0}")
-    assert "'hits': 0" in out.splitlines()[-1]
+def test_demo_forwarded_conversation_and_buttons(tmp_path: Path) -> None:
+    out = run_demo(
+        tmp_path,
+        [
+            "/fwd 您好，我是京东客服，您买的商品检测出质量问题，需要给您办理退款。",
+            "/fwd 我们按订单金额的三倍给您赔偿，请您加一下理赔专员的微信。",
+            "/fwd 请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
+            "/press 1",
+        ],
+        lang="en",
+    )
+    assert out.count("High risk") == 1
+    assert "You are at step 4" in out
+    assert "Thanks for the feedback" in out

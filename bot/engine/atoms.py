@@ -107,18 +107,49 @@ def _required_item(op: Any, av: Any) -> set[str] | None:
     return None
 
 
-def required_atoms(pattern: str) -> frozenset[str] | None:
-    """Atoms for ``pattern``, or None when the regex must always run."""
+def _useful(atoms: set[str] | None) -> bool:
+    # Atoms shorter than two characters (one Latin letter, one digit) filter nothing useful.
+    if not atoms or any(not a for a in atoms):
+        return False
+    return not any(len(a) < 2 and a.isascii() for a in atoms)
+
+
+def required_groups(pattern: str) -> tuple[frozenset[str], ...] | None:
+    """Groups of atoms for ``pattern``: every match contains at least one atom of *each* group.
+    None when the regex must always run. ``(快递|包裹).{0,8}(丢失|破损)`` gives two groups, so it
+    runs only when both a parcel word and a loss word are present."""
     if "(?i" in pattern or "(?s" in pattern or "(?m" in pattern:
         return None
     try:
-        parsed = sre_parse.parse(pattern)
-    except Exception:
+        parsed = list(sre_parse.parse(pattern))
+    except Exception:  # noqa: BLE001 - RE2-only syntax: no prefilter, always run
         return None
-    atoms = _required(list(parsed))
-    if not atoms or any(not a for a in atoms):
+    groups: list[frozenset[str]] = []
+    run: list[tuple[Any, Any]] = []
+
+    def flush() -> None:
+        if run:
+            e = _exact(run)
+            if e is not None and "" not in e and _useful(e):
+                groups.append(frozenset(e))
+            run.clear()
+
+    for op, av in parsed:
+        if _exact_item(op, av) is not None:
+            run.append((op, av))
+            continue
+        flush()
+        item = _required_item(op, av)
+        if _useful(item):
+            assert item is not None
+            groups.append(frozenset(item))
+    flush()
+    return tuple(groups) if groups else None
+
+
+def required_atoms(pattern: str) -> frozenset[str] | None:
+    """The single most selective group of atoms for ``pattern`` (see ``required_groups``)."""
+    groups = required_groups(pattern)
+    if not groups:
         return None
-    # Atoms shorter than two characters (one Latin letter, one digit) filter nothing useful.
-    if min(len(a) for a in atoms) < 2 and any(a.isascii() for a in atoms if len(a) < 2):
-        return None
-    return frozenset(atoms)
+    return max(groups, key=lambda g: (min(len(a) for a in g), -len(g)))

@@ -17,7 +17,7 @@ from typing import Any
 import ahocorasick
 import re2
 
-from bot.engine.atoms import required_atoms
+from bot.engine.atoms import required_groups
 from bot.engine.extract import Brand, BrandIndex
 from bot.engine.loader import RuleProblem, RuleSetError, RuleSource, read_rule_dir_partial
 from bot.engine.model import Rule, Signal, SignalLibrary, Text
@@ -79,10 +79,12 @@ class CompiledRuleSet:
 
     rules: tuple[CompiledRule, ...]
     matchers: tuple[Matcher, ...]
-    # ahocorasick.Automaton: key -> ((matcher, length, left_b, right_b)..., regex indices...)
+    # ahocorasick.Automaton: key -> ((matcher, length, left_b, right_b)...,
+    #                                 (regex index, atom group index)...)
     automaton: Any
     regexes: tuple[tuple[int, Any], ...]  # regex index -> (matcher, compiled RE2 regex)
     always_run: tuple[int, ...]  # regexes without literal atoms: tried on every message
+    group_counts: tuple[int, ...]  # per regex: how many atom groups must all be present
     fuzzy: tuple[FuzzyPattern, ...]
     anchor_automaton: Any | None
     entity_matchers: dict[str, tuple[int, ...]]
@@ -221,7 +223,7 @@ class _Builder:
             mid = self.shared_matcher(sig.use, lib)
             weight = sig.weight if sig.weight is not None else shared.weight
             why = sig.why or shared.why
-            entity_only = not (shared.phrases or shared.fuzzy or shared.regex)
+            entity_only = _entity_only(shared.phrases, shared.fuzzy, shared.regex, shared.entity)
             return SignalUse(mid, sig.use, stage, weight, why.zh, why.en, entity_only)
         mid = self.add_matcher(
             sig.phrases, sig.fuzzy, sig.regex, sig.entity, sig.fuzzy_score, rule, loc
@@ -232,13 +234,24 @@ class _Builder:
             side = "positive in a stage" if stage >= 0 else "negative under negatives"
             self.problems.append(RuleProblem(path, line, f"weight must be {side}"))
         why = sig.why or fallback
-        entity_only = not (sig.phrases or sig.fuzzy or sig.regex)
+        entity_only = _entity_only(sig.phrases, sig.fuzzy, sig.regex, sig.entity)
         return SignalUse(mid, sig.id or name, stage, weight, why.zh, why.en, entity_only)
 
 
 # Between Chinese characters, brackets, quotes and the like are removed before matching and
 # sentence punctuation becomes "，" (see normalize), so a regex expecting these never fires.
 _GONE_PUNCTUATION = frozenset("：（）【】《》〈〉「」『』〔〕…—～·＂＇")
+
+
+# A look-alike domain is a false claim of identity written into the address, not a bare link:
+# it counts like words. A plain link, number or amount never does.
+WORDLIKE_ENTITIES = frozenset({"lookalike"})
+
+
+def _entity_only(phrases: list[str], fuzzy: list[str], regex: list[str], entity: list[str]) -> bool:
+    if phrases or fuzzy or regex:
+        return False
+    return not (entity and set(entity) <= WORDLIKE_ENTITIES)
 
 
 def regex_problem(pattern: str) -> str | None:
@@ -320,20 +333,23 @@ def compile_rules(
 
     # Every phrase and every regex atom go into one automaton: one pass over the message finds
     # the phrases and tells which regexes can possibly match. Only those run (RE2).
-    atoms_of = [required_atoms(p) for _, _, p in b.regex_list]
-    keys: dict[str, tuple[list[tuple[int, int, bool, bool]], list[int]]] = {}
+    # A regex has groups of atoms; it runs only when every group has one of its atoms present.
+    groups_of = [required_groups(p) for _, _, p in b.regex_list]
+    keys: dict[str, tuple[list[tuple[int, int, bool, bool]], list[tuple[int, int]]]] = {}
     for phrase, entries in b.phrases.items():
         keys[phrase] = (list(entries), [])
-    for ri, atoms in enumerate(atoms_of):
-        for atom in atoms or ():
-            keys.setdefault(atom, ([], []))[1].append(ri)
+    for ri, groups in enumerate(groups_of):
+        for gi, group in enumerate(groups or ()):
+            for atom in group:
+                keys.setdefault(atom, ([], []))[1].append((ri, gi))
     automaton = None
     if keys:
         automaton = ahocorasick.Automaton()
-        for key, (entries, regex_ids) in keys.items():
-            automaton.add_word(key, (tuple(entries), tuple(regex_ids)))
+        for key, (entries, regex_groups) in keys.items():
+            automaton.add_word(key, (tuple(entries), tuple(regex_groups)))
         automaton.make_automaton()
-    always_run = tuple(ri for ri, atoms in enumerate(atoms_of) if atoms is None)
+    always_run = tuple(ri for ri, groups in enumerate(groups_of) if groups is None)
+    group_counts = tuple(len(groups) if groups else 0 for groups in groups_of)
 
     anchor_automaton = None
     if b.fuzzy:
@@ -366,6 +382,7 @@ def compile_rules(
         automaton=automaton,
         regexes=tuple((mid, rx) for mid, rx, _ in b.regex_list),
         always_run=always_run,
+        group_counts=group_counts,
         fuzzy=tuple(b.fuzzy),
         anchor_automaton=anchor_automaton,
         entity_matchers={k: tuple(v) for k, v in b.entity.items()},

@@ -56,11 +56,15 @@ class Engine:
         hits: dict[int, list[tuple[int, int]]] = defaultdict(list)
 
         candidates: set[int] = set(rs.always_run)
+        groups_hit: dict[int, set[int]] = defaultdict(set)
         if rs.automaton is not None and t:
             n = len(t)
-            for end, (entries, regex_ids) in rs.automaton.iter(t):
-                if regex_ids:
-                    candidates.update(regex_ids)
+            atoms_seen: set[int] = set()
+            for end, (entries, regex_groups) in rs.automaton.iter(t):
+                if regex_groups and id(regex_groups) not in atoms_seen:
+                    atoms_seen.add(id(regex_groups))
+                    for ri, gi in regex_groups:
+                        groups_hit[ri].add(gi)
                 for mid, length, left_b, right_b in entries:
                     start = end - length + 1
                     if left_b and start > 0 and _is_word_char(t[start - 1]):
@@ -71,6 +75,8 @@ class Engine:
                     if len(spans) < MAX_EVIDENCE_PER_SIGNAL:
                         spans.append((start, end + 1))
 
+        counts = rs.group_counts
+        candidates.update(ri for ri, hit in groups_hit.items() if len(hit) == counts[ri])
         if candidates and t:
             tb = t.encode("utf-8")
             ascii_only = len(tb) == len(t)

@@ -26,6 +26,7 @@ ENTITY_KINDS = frozenset(
         "ip_url",
         "apk",
         "lookalike",  # a domain dressed up as a known brand's
+        "official_link",  # a link to a known brand's real domain (evidence of a genuine notice)
         "phone",
         "phone_virtual",  # mainland virtual-carrier ranges (170/171/162/165/167)
         "phone_intl",  # a number with a country code foreign to the message's language
@@ -219,6 +220,8 @@ def _url_entities(value: str, start: int, end: int, brands: BrandIndex) -> list[
         kinds.append("shortener")
     if value.split("?")[0].endswith(".apk"):
         kinds.append("apk")
+    if registered_domain(host) in brands.official or host in brands.official:
+        kinds.append("official_link")
     out = [Entity(kind, value, start, end, host) for kind in kinds]
     brand = brands.lookalike(host)
     if brand is not None:
@@ -268,7 +271,7 @@ def _phones(text: str, has_cjk: bool) -> list[Entity]:
                 out.append(Entity("phone_intl", e164, m.start, m.end))
             if phonenumbers.number_type(num) == phonenumbers.PhoneNumberType.PREMIUM_RATE:
                 out.append(Entity("phone_premium", e164, m.start, m.end))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a library fault on odd input must not cost a verdict
         return out
     return out
 

@@ -31,7 +31,7 @@ def redact_url(url: str) -> str:
     """The URL with its password hidden, for logs and error messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a malformed URL must not leak through the error
         return "(unparseable database URL)"
 
 

@@ -196,7 +196,7 @@ class HitWriter:
                 try:
                     async with self.sessions() as session, session.begin():
                         await insert_hits(session, batch)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any database fault: keep and retry
                     self.stats.failures += 1
                     if self.stats.healthy:
                         log.warning(

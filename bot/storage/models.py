@@ -104,6 +104,16 @@ class UserPref(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class ChatSetting(Base):
+    """A group's choice: ``on`` (warn on high risk), ``quiet`` (warn silently) or ``off``."""
+
+    __tablename__ = "chat_settings"
+
+    chat_pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Subscription(Base):
     """A weekly digest subscriber. ``chat_pseudonym`` finds it; ``chat_sealed`` is the
     encrypted chat id the bot needs to deliver (never stored in the clear)."""

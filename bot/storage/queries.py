@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.privacy import redact
 from bot.storage.models import (
     PERSONAL_TABLES,
+    ChatSetting,
     Feedback,
     Hit,
     ProcessedUpdate,
@@ -165,3 +166,21 @@ async def add_report(
         s.add(report)
         await s.flush()
         return int(report.id)
+
+
+async def get_chat_mode(sessions: Sessions, chat_pseudonym: str) -> str | None:
+    async with sessions() as s:
+        row = await s.get(ChatSetting, chat_pseudonym)
+        return row.mode if row else None
+
+
+async def set_chat_mode(sessions: Sessions, chat_pseudonym: str, mode: str) -> None:
+    if mode not in ("on", "quiet", "off"):
+        raise ValueError(f"unknown group mode {mode!r}")
+    async with sessions() as s, s.begin():
+        row = await s.get(ChatSetting, chat_pseudonym)
+        if row is None:
+            s.add(ChatSetting(chat_pseudonym=chat_pseudonym, mode=mode, updated_at=utcnow()))
+        else:
+            row.mode = mode
+            row.updated_at = utcnow()

@@ -34,10 +34,17 @@ def test_one_clue_is_never_enough(rule_dir: RuleDir) -> None:
 
 
 def test_a_link_alone_never_decides(rule_dir: RuleDir) -> None:
-    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
-    v = engine.check("三倍理赔 http://jd-lipei.cn")
+    text = mini_rule("flow").replace("entity: [lookalike]", "entity: [url, phone]")
+    engine = Engine.from_dir(rule_dir(flow=text))
+    v = engine.check("三倍理赔 http://shop-example.com 13812345678")
     assert v.risk == "none"
-    assert "jd-lipei.cn" in v.domains
+    assert "shop-example.com" in v.domains
+
+
+def test_a_brand_lookalike_counts_as_a_claim_not_a_bare_link(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    assert engine.check("三倍理赔 http://jd-lipei.cn").risk == "low"
+    assert engine.check("三倍理赔 https://www.jd.com").risk == "none"
 
 
 def test_negative_signals_pull_a_genuine_notice_down(rule_dir: RuleDir) -> None:

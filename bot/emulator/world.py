@@ -1,0 +1,569 @@
+"""The emulated world and the test API that plays the users' side of it.
+
+Owns the state Telegram would hold for one bot (users, chats, memberships, messages, files,
+the queue of updates) and the synchronous test API: simulating people (`make_user`,
+`send_text`, `press_button`, ...) and observing what the bot did (`sent_messages`, ...).
+Every object it builds is checked against api.json, so the bot only ever sees valid ones.
+Imports nothing from `bot.*` outside the emulator, nor `telegram`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import mimetypes
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bot.emulator import objects
+from bot.emulator.spec import ApiError, ApiSpec, bad_request, load_spec
+
+JSON = dict[str, Any]
+
+DEFAULT_UPDATES = frozenset(
+    {"message", "edited_message", "channel_post", "edited_channel_post", "callback_query"}
+    | {"inline_query", "chosen_inline_result", "shipping_query", "pre_checkout_query"}
+    | {"poll", "poll_answer", "my_chat_member", "chat_join_request", "chat_boost"}
+    | {"removed_chat_boost", "business_connection", "business_message"}
+    | {"edited_business_message", "deleted_business_messages", "purchased_paid_media"}
+)
+# Left out of the default above: chat_member, message_reaction, message_reaction_count, which
+# Telegram sends only to bots that ask for them in allowed_updates.
+
+
+@dataclass
+class StoredFile:
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    data: bytes | None
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def chat_id_of(chat: JSON | int) -> int:
+    return chat if isinstance(chat, int) else int(chat["id"])
+
+
+class World:
+    """Users, chats and messages as Telegram would keep them, and the users' side of them."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "sentinel_demo_bot",
+        *,
+        bot_first_name: str = "Sentinel",
+        privacy_mode: bool = False,
+    ) -> None:
+        self.token = token
+        # Privacy mode on: in groups where it is not an admin, the bot sees only commands,
+        # replies to its messages and mentions of it (BotFather's default for new bots).
+        self.privacy_mode = privacy_mode
+        self.bot_user: JSON = {
+            "id": int(token.split(":", 1)[0]),
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+        }
+        self.callback_answers: list[JSON] = []
+        self.chat_actions: list[tuple[int, str]] = []
+        # Updates Telegram would not have created because allowed_updates excluded them.
+        self.dropped_updates: list[JSON] = []
+        self.descriptions: dict[tuple[str, str], str] = {}
+        self.menu_buttons: dict[int | None, JSON] = {}
+
+        self._spec: ApiSpec = load_spec()
+        self._users: dict[int, JSON] = {}
+        self._chats: dict[int, JSON] = {}
+        self._members: dict[int, dict[int, str]] = {}  # chat id -> user id -> status
+        self._blocked: set[int] = set()
+        self._messages: dict[int, dict[int, JSON]] = {}
+        self._next_message_id: dict[int, int] = {}
+        self._bot_sent: list[tuple[int, int]] = []
+        self._sent_extra: dict[tuple[int, int], JSON] = {}
+        self._deleted: set[tuple[int, int]] = set()
+        self._files: dict[str, StoredFile] = {}
+        self._files_by_path: dict[str, StoredFile] = {}
+        self._open_queries: set[str] = set()
+        self._commands: dict[tuple[str, str], list[JSON]] = {}
+
+        self._pending: list[JSON] = []
+        self._last_update_id = 100_000
+        self._allowed: frozenset[str] = DEFAULT_UPDATES
+        self._wakeup = asyncio.Event()
+
+        self._user_ids = itertools.count(1_000_001)
+        self._group_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._query_ids = itertools.count(4_000_000_000_001)
+
+    # -- simulating people and chats ---------------------------------------------------------------
+
+    def make_user(
+        self,
+        first_name: str = "User",
+        language_code: str | None = None,
+        user_id: int | None = None,
+        *,
+        username: str | None = None,
+        last_name: str | None = None,
+    ) -> JSON:
+        """A person (User object) with a fresh id unless `user_id` is given."""
+        user: JSON = {
+            "id": user_id if user_id is not None else next(self._user_ids),
+            "is_bot": False,
+            "first_name": first_name,
+        }
+        if last_name:
+            user["last_name"] = last_name
+        if username:
+            user["username"] = username
+        if language_code:
+            user["language_code"] = language_code
+        self._check_out("User", user)
+        self._users[user["id"]] = user
+        return copy.deepcopy(user)
+
+    def private_chat(self, user: JSON) -> JSON:
+        """The private chat between `user` and the bot (as if the user pressed Start)."""
+        self._known_user(user)
+        chat: JSON = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+        for key in ("last_name", "username"):
+            if key in user:
+                chat[key] = user[key]
+        self._chats[chat["id"]] = chat
+        self._members.setdefault(chat["id"], {})[user["id"]] = "member"
+        return copy.deepcopy(chat)
+
+    def group_chat(self, title: str = "Group", *, username: str | None = None) -> JSON:
+        """A supergroup the bot is not yet a member of (see add_bot_to_group)."""
+        chat: JSON = {"id": -1_001_000_000_000 - next(self._group_ids), "type": "supergroup"}
+        chat["title"] = title
+        if username:
+            chat["username"] = username
+        self._chats[chat["id"]] = chat
+        self._members[chat["id"]] = {}
+        return copy.deepcopy(chat)
+
+    def set_admins(self, group: JSON, admins: list[JSON], *, owner: JSON | None = None) -> None:
+        """Make `admins` the group's administrators (and `owner` its creator), others members.
+
+        `admins` may include `bot_user`; a change of the bot's own status enqueues the
+        my_chat_member update Telegram sends for it.
+        """
+        chat = self._known_chat(group)
+        members = self._members[chat["id"]]
+        bot_id = self.bot_user["id"]
+        bot_before = self._bot_status(chat)
+        humans = [u for u in [*admins, *([owner] if owner else [])] if u["id"] != bot_id]
+        for user in humans:
+            self._known_user(user)
+        for uid, status in list(members.items()):
+            if status in ("administrator", "creator") and uid != bot_id:
+                members[uid] = "member"
+        for user in admins:
+            if user["id"] != bot_id:
+                members[user["id"]] = "administrator"
+        if owner is not None:
+            members[owner["id"]] = "creator"
+        bot_after = "administrator" if any(u["id"] == bot_id for u in admins) else "member"
+        if bot_before in ("member", "administrator") and bot_after != bot_before:
+            promoter = self._users[humans[0]["id"]] if humans else self.bot_user
+            self._set_bot_status(chat, promoter, bot_after)
+
+    def add_bot_to_group(self, group: JSON, by: JSON) -> JSON:
+        """`by` adds the bot to `group`; enqueues the my_chat_member update and returns it."""
+        chat = self._known_chat(group)
+        self._known_user(by)
+        return self._set_bot_status(chat, by, "member")
+
+    def block_bot(self, user: JSON) -> JSON:
+        """`user` blocks the bot: sending to them now fails with 403, as on Telegram."""
+        chat = self._known_chat(self._known_user(user)["id"])
+        update = self._set_bot_status(chat, user, "kicked")
+        self._blocked.add(user["id"])
+        return update
+
+    def send_text(
+        self,
+        chat: JSON,
+        user: JSON,
+        text: str,
+        entities: list[JSON] | None = None,
+        forwarded: bool | JSON = False,
+        *,
+        reply_to: JSON | None = None,
+    ) -> JSON:
+        """`user` writes `text` in `chat`. Commands, links and mentions get their entities
+        unless `entities` is given."""
+        content: JSON = {"text": text}
+        found = detect_entities_or(entities, text)
+        if found:
+            content["entities"] = found
+        return self._user_message(chat, user, content, forwarded, reply_to)
+
+    def send_photo(
+        self,
+        chat: JSON,
+        user: JSON,
+        data: bytes,
+        caption: str | None = None,
+        caption_entities: list[JSON] | None = None,
+        forwarded: bool | JSON = False,
+    ) -> JSON:
+        """`user` sends a photo; its bytes are downloadable by the bot through getFile."""
+        content: JSON = {"photo": self._photo_sizes(data, "photos", ".jpg")}
+        self._add_caption(content, caption, caption_entities)
+        return self._user_message(chat, user, content, forwarded, None)
+
+    def send_document(
+        self,
+        chat: JSON,
+        user: JSON,
+        data: bytes,
+        file_name: str = "file.bin",
+        mime_type: str | None = None,
+        caption: str | None = None,
+        forwarded: bool | JSON = False,
+    ) -> JSON:
+        """`user` sends a file as a document."""
+        stored = self._store_file(data, "documents", file_suffix(file_name))
+        document: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type or mimetypes.guess_type(file_name)[0] or "",
+            "file_size": len(data),
+        }
+        if not document["mime_type"]:
+            del document["mime_type"]
+        content: JSON = {"document": document}
+        self._add_caption(content, caption, None)
+        return self._user_message(chat, user, content, forwarded, None)
+
+    def send_sticker(self, chat: JSON, user: JSON, emoji: str = "🙂") -> JSON:
+        """`user` sends a (static) sticker."""
+        stored = self._store_file(b"RIFF\0\0\0\0WEBP", "stickers", ".webp")
+        sticker = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+            "file_size": 12,
+        }
+        return self._user_message(chat, user, {"sticker": sticker}, False, None)
+
+    def send_voice(self, chat: JSON, user: JSON, duration: int = 3) -> JSON:
+        """`user` sends a voice message of `duration` seconds."""
+        data = b"OggS" + bytes(60)
+        stored = self._store_file(data, "voice", ".oga")
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(data),
+        }
+        return self._user_message(chat, user, {"voice": voice}, False, None)
+
+    def press_button(self, chat: JSON, user: JSON, bot_message: JSON, callback_data: str) -> str:
+        """`user` presses the inline button with `callback_data` under a message the bot sent;
+        enqueues the callback_query update and returns the query id."""
+        chat_id = self._known_chat(chat)["id"]
+        self._known_user(user)
+        current = self._messages.get(chat_id, {}).get(int(bot_message["message_id"]))
+        if current is None or (chat_id, current["message_id"]) in self._deleted:
+            raise ValueError("press_button: the bot has no such message in this chat")
+        rows = current.get("reply_markup", {}).get("inline_keyboard", [])
+        if not any(b.get("callback_data") == callback_data for row in rows for b in row):
+            raise ValueError(f"press_button: no button with callback_data {callback_data!r}")
+        query_id = str(next(self._query_ids))
+        self._open_queries.add(query_id)
+        self._enqueue(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self._users[user["id"]],
+                "message": copy.deepcopy(current),
+                "chat_instance": str(abs(chat_id) * 7 + 11),
+                "data": callback_data,
+            },
+        )
+        return query_id
+
+    # -- observing the bot -------------------------------------------------------------------------
+
+    def sent_messages(self, chat_id: int | JSON | None = None) -> list[JSON]:
+        """The bot's messages (not deleted) in the order sent, as they are now (edits applied).
+
+        Besides the Message fields: `parse_mode` and `raw_text` as the bot sent them, and
+        `keyboard` when it attached a reply keyboard (Telegram does not echo those back).
+        """
+        wanted = None if chat_id is None else chat_id_of(chat_id)
+        out = []
+        for key in self._bot_sent:
+            if key in self._deleted or (wanted is not None and key[0] != wanted):
+                continue
+            out.append(copy.deepcopy(self._messages[key[0]][key[1]] | self._sent_extra[key]))
+        return out
+
+    def deleted_messages(self, chat_id: int | JSON | None = None) -> list[JSON]:
+        """Messages (the bot's or users') the bot deleted, as they were."""
+        wanted = None if chat_id is None else chat_id_of(chat_id)
+        return [
+            copy.deepcopy(self._messages[c][m])
+            for c, m in sorted(self._deleted)
+            if wanted is None or c == wanted
+        ]
+
+    async def wait_for_messages(
+        self, chat_id: int | JSON, count: int = 1, timeout: float = 10.0
+    ) -> list[JSON]:
+        """The chat's bot messages once there are at least `count`; TimeoutError otherwise."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            messages = self.sent_messages(chat_id)
+            if len(messages) >= count:
+                return messages
+            if asyncio.get_running_loop().time() >= deadline:
+                raise TimeoutError(
+                    f"{len(messages)} bot message(s) in chat {chat_id_of(chat_id)} "
+                    f"after {timeout} s, expected {count}"
+                )
+            await asyncio.sleep(0.01)
+
+    def my_commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
+        """The commands the bot set for `scope` (default scope when None) and language."""
+        return copy.deepcopy(self._commands.get(self._scope_key(scope, language_code), []))
+
+    @property
+    def pending_updates(self) -> list[JSON]:
+        """Updates created and not yet confirmed (getUpdates) or delivered (webhook)."""
+        return copy.deepcopy(self._pending)
+
+    # -- updates -----------------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
+
+    def _enqueue(self, kind: str, payload: JSON) -> JSON:
+        self._last_update_id += 1
+        update = {"update_id": self._last_update_id, kind: copy.deepcopy(payload)}
+        self._check_out("Update", update)
+        if kind not in self._allowed:
+            self.dropped_updates.append(update)
+            return copy.deepcopy(update)
+        self._pending.append(update)
+        self._notify()
+        return copy.deepcopy(update)
+
+    # -- lookups -----------------------------------------------------------------------------------
+
+    def _known_user(self, user: JSON) -> JSON:
+        if user.get("id") not in self._users:
+            raise ValueError("unknown user: create it with make_user()")
+        return self._users[user["id"]]
+
+    def _known_chat(self, chat: JSON | int) -> JSON:
+        chat_id = chat_id_of(chat)
+        if chat_id not in self._chats:
+            raise ValueError("unknown chat: create it with private_chat() or group_chat()")
+        return self._chats[chat_id]
+
+    def _chat(self, chat_id: int | str) -> JSON:
+        if isinstance(chat_id, str):
+            for chat in self._chats.values():
+                if chat_id.startswith("@") and chat.get("username") == chat_id[1:]:
+                    return chat
+            raise bad_request("chat not found")
+        if chat_id not in self._chats:
+            raise bad_request("chat not found")
+        return self._chats[chat_id]
+
+    def _bot_status(self, chat: JSON) -> str:
+        if chat["type"] == "private":
+            return "kicked" if chat["id"] in self._blocked else "member"
+        return self._members[chat["id"]].get(self.bot_user["id"], "left")
+
+    def _chat_for_send(self, chat_id: int | str) -> JSON:
+        chat = self._chat(chat_id)
+        status = self._bot_status(chat)
+        if chat["type"] == "private" and status == "kicked":
+            raise ApiError("Forbidden: bot was blocked by the user", 403)
+        if status in ("left", "kicked"):
+            kind = "group" if chat["type"] == "group" else chat["type"]
+            raise ApiError(f"Forbidden: bot is not a member of the {kind} chat", 403)
+        return chat
+
+    def _message(self, chat_id: int, message_id: int) -> JSON | None:
+        if (chat_id, message_id) in self._deleted:
+            return None
+        return self._messages.get(chat_id, {}).get(message_id)
+
+    def _scope_key(self, scope: JSON | None, language_code: str) -> tuple[str, str]:
+        key: JSON = dict(scope or {"type": "default"})
+        if "chat_id" in key:
+            key["chat_id"] = self._chat(key["chat_id"])["id"]
+        return json.dumps(key, sort_keys=True), language_code
+
+    # -- users' side -------------------------------------------------------------------------------
+
+    def _user_message(
+        self,
+        chat: JSON,
+        user: JSON,
+        content: JSON,
+        forwarded: bool | JSON,
+        reply_to: JSON | None,
+    ) -> JSON:
+        chat = self._known_chat(chat)
+        sender = self._known_user(user)
+        if chat["type"] != "private":
+            if self._bot_status(chat) in ("left", "kicked"):
+                raise ValueError("the bot is not in this group: call add_bot_to_group() first")
+            self._members[chat["id"]].setdefault(sender["id"], "member")
+        elif chat["id"] != sender["id"]:
+            raise ValueError("only the chat's own user writes in a private chat")
+        if forwarded:
+            content["forward_origin"] = (
+                forwarded
+                if isinstance(forwarded, dict)
+                else {"type": "hidden_user", "sender_user_name": "Someone", "date": now() - 3600}
+            )
+        if reply_to is not None:
+            target = self._message(chat["id"], int(reply_to["message_id"]))
+            if target is None:
+                raise ValueError("reply_to: no such message in this chat")
+            content["reply_to_message"] = without_reply(target)
+        message = self._store_message(chat, sender, content)
+        if self._delivered_to_bot(chat, message):
+            self._enqueue("message", message)
+        return copy.deepcopy(message)
+
+    def _delivered_to_bot(self, chat: JSON, message: JSON) -> bool:
+        """Privacy mode: in groups the bot sees only commands, replies to it and mentions."""
+        if not self.privacy_mode or chat["type"] == "private":
+            return True
+        if self._bot_status(chat) in ("administrator", "creator"):
+            return True
+        text = message.get("text") or message.get("caption") or ""
+        reply = message.get("reply_to_message", {})
+        return (
+            text.startswith("/")
+            or f"@{self.bot_user['username']}" in text
+            or reply.get("from", {}).get("id") == self.bot_user["id"]
+        )
+
+    def _set_bot_status(self, chat: JSON, by: JSON, status: str) -> JSON:
+        old = self._bot_status(chat)
+        if chat["type"] != "private":
+            self._members[chat["id"]][self.bot_user["id"]] = status
+        return self._enqueue(
+            "my_chat_member",
+            {
+                "chat": chat,
+                "from": by,
+                "date": now(),
+                "old_chat_member": self._member(old, self.bot_user),
+                "new_chat_member": self._member(status, self.bot_user),
+            },
+        )
+
+    def _member(self, status: str, user: JSON) -> JSON:
+        subtype = {
+            "creator": "ChatMemberOwner",
+            "administrator": "ChatMemberAdministrator",
+            "member": "ChatMemberMember",
+            "left": "ChatMemberLeft",
+            "kicked": "ChatMemberBanned",
+        }[status]
+        spec = self._spec.types[subtype]
+        return objects.member(status, user, {f.name for f in spec.fields if f.required})
+
+    def _add_caption(self, content: JSON, caption: str | None, entities: list[JSON] | None) -> None:
+        if caption:
+            content["caption"] = caption
+            found = detect_entities_or(entities, caption)
+            if found:
+                content["caption_entities"] = found
+
+    # -- messages and files ------------------------------------------------------------------------
+
+    def _store_message(self, chat: JSON, sender: JSON, content: JSON) -> JSON:
+        chat_id = chat["id"]
+        message_id = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = message_id + 1
+        message = {"message_id": message_id, "from": sender, "chat": chat, "date": now()}
+        message |= content
+        message = copy.deepcopy(message)
+        self._check_out("Message", message)
+        self._messages.setdefault(chat_id, {})[message_id] = message
+        return message
+
+    def _store_bot_message(self, chat: JSON, content: JSON, extra: JSON) -> JSON:
+        message = self._store_message(chat, self.bot_user, content)
+        key = (chat["id"], message["message_id"])
+        self._bot_sent.append(key)
+        self._sent_extra[key] = extra
+        return copy.deepcopy(message)
+
+    def _store_file(self, data: bytes | None, folder: str, suffix: str) -> StoredFile:
+        n = next(self._file_ids)
+        stored = StoredFile(
+            file_id=f"BQACAgIAAx{n:08d}emu",
+            file_unique_id=f"AgAD{n:06d}",
+            file_path=f"{folder}/file_{n}{suffix}",
+            data=data,
+        )
+        self._files[stored.file_id] = stored
+        self._files_by_path[stored.file_path] = stored
+        return stored
+
+    def _photo_sizes(self, data: bytes | None, folder: str, suffix: str) -> list[JSON]:
+        dims = objects.photo_dimensions(data) if data is not None else [(512, 512)]
+        sizes = []
+        for width, height in dims:
+            # Each size is its own file; the emulator does not resize, so all hold the original.
+            stored = self._store_file(data, folder, suffix)
+            size: JSON = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": width,
+                "height": height,
+            }
+            if data is not None:
+                size["file_size"] = len(data)
+            sizes.append(size)
+        return sizes
+
+    def _check_out(self, type_name: str, value: Any) -> None:
+        """The emulator's own objects must be valid Bot API objects; a failure is its bug."""
+        try:
+            self._spec.check((type_name,), value, type_name)
+        except ApiError as e:
+            raise AssertionError(f"emulator built an invalid {type_name}: {e.description}") from e
+
+
+def detect_entities_or(given: list[JSON] | None, text: str) -> list[JSON]:
+    return copy.deepcopy(given) if given is not None else objects.detect_entities(text)
+
+
+def without_reply(message: JSON) -> JSON:
+    # Telegram nests one level: a replied-to message carries no reply_to_message of its own.
+    return {k: copy.deepcopy(v) for k, v in message.items() if k != "reply_to_message"}
+
+
+def file_suffix(file_name: str) -> str:
+    dot = file_name.rfind(".")
+    return file_name[dot:] if dot > 0 else ""

@@ -1,0 +1,184 @@
+"""Build and run the Telegram application: python-telegram-bot wired to the engine and storage.
+
+Owns: creating the PTB ``Application`` (rate limiter, base URL for the local emulator), the
+start-up work (migrations, commands per scope, OCR warm-up, hit writer, daily retention job)
+and the shutdown work (writing waiting hits). Handlers are registered in ``handlers.register``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.engine import Engine
+from bot.privacy import Pseudonymizer, load_or_create_key
+from bot.settings import Settings
+from bot.storage import HitWriter, make_engine, redact_url, session_factory, upgrade
+from bot.storage.queries import purge_expired
+from bot.tg.deps import Deps, attach, deps_of
+from bot.tg.flow import FloodLimiter, Gatherer
+from bot.tg.handlers import gathered, register
+from bot.tg.i18n import COMMANDS, Lang
+from bot.tg.media import ImageReader
+
+log = logging.getLogger(__name__)
+
+PRIVATE_COMMANDS = ("start", "help", "lang", "privacy", "mydata", "forget")
+GROUP_COMMANDS = ("help",)
+ADMIN_COMMANDS = ("help", "sentinel")
+
+
+def _commands(names: tuple[str, ...], lang: Lang) -> list[BotCommand]:
+    return [BotCommand(n, COMMANDS[n][lang]) for n in names]
+
+
+async def set_commands(app: Application[Any, Any, Any, Any, Any, Any], default: Lang) -> None:
+    """Commands per scope and language, so Telegram's menu shows the right ones."""
+    bot = app.bot
+    for scope, names in (
+        (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+        (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
+        (BotCommandScopeAllChatAdministrators(), ADMIN_COMMANDS),
+    ):
+        await bot.set_my_commands(_commands(names, default), scope=scope)
+        await bot.set_my_commands(_commands(names, "zh-hans"), scope=scope, language_code="zh")
+        await bot.set_my_commands(_commands(names, "en"), scope=scope, language_code="en")
+
+
+async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    deps = deps_of(context)
+    counts = await purge_expired(
+        deps.sessions,
+        hit_days=deps.settings.storage.retention_days,
+        report_days=deps.settings.storage.report_retention_days,
+    )
+    log.info("retention purge: %s", counts)
+
+
+def build_application(
+    settings: Settings,
+    engine: Engine,
+    *,
+    token: str,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot, ready for ``run_polling`` or ``async with app: await app.start()``."""
+    key = load_or_create_key(
+        settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
+        settings.data_dir,
+        production=settings.mode == "production",
+    )
+    url = settings.database_url_value
+    db = make_engine(url)
+    sessions = session_factory(db)
+    writer = HitWriter(
+        sessions,
+        max_queue=settings.storage.queue_max,
+        batch_size=settings.storage.batch_size,
+        flush_interval=settings.storage.flush_interval_seconds,
+    )
+    tg = settings.telegram
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        try:
+            await upgrade(url)
+        except Exception as exc:  # noqa: BLE001 - checks must go on without the database
+            log.error(
+                "database %s unavailable at start (%s); hits will wait",
+                redact_url(url),
+                type(exc).__name__,
+            )
+        writer.start()
+        await set_commands(app, settings.default_language)
+        deps = deps_of(app)
+        # Load the OCR models in a worker thread now, so the first screenshot is not slow.
+        deps.background.append(
+            asyncio.get_running_loop().run_in_executor(None, deps.images.warm_up)
+        )
+        if app.job_queue is not None:
+            hh, mm = (int(x) for x in tg.purge_time_utc.split(":"))
+            app.job_queue.run_daily(_purge, time=dt.time(hh, mm, tzinfo=dt.UTC), name="retention")
+
+    async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await writer.stop()
+        await db.dispose()
+
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        Application.builder()
+        .token(token)
+        .rate_limiter(AIORateLimiter(overall_max_rate=25, overall_time_period=1, max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .concurrent_updates(True)
+    )
+    if base_url:
+        builder = builder.base_url(base_url)
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    app = builder.build()
+
+    deps_holder: dict[str, Deps] = {}
+
+    async def process_batch(key: str, pieces: list[Any]) -> None:
+        await gathered(deps_holder["deps"], key, pieces)
+
+    deps = Deps(
+        settings=settings,
+        engine=lambda: engine,
+        pseudonym=Pseudonymizer(key),
+        sessions=sessions,
+        writer=writer,
+        images=ImageReader(tg.ocr_workers),
+        flood=FloodLimiter(tg.flood_burst, 1.0 / tg.flood_every_seconds),
+        gather=Gatherer(
+            tg.conversation_window_seconds, settings.engine.conversation_max_messages, process_batch
+        ),
+    )
+    deps_holder["deps"] = deps
+    attach(app.bot_data, deps)
+    register(app)
+    return app
+
+
+@asynccontextmanager
+async def polling(
+    app: Application[Any, Any, Any, Any, Any, Any], *, timeout: int = 1
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """Run the bot with polling inside an existing event loop (tests, the demo). PTB calls the
+    post-init and post-shutdown hooks only from ``run_polling``, so they are called here too."""
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=timeout, allowed_updates=Update.ALL_TYPES
+        )
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
+def run_polling(settings: Settings, engine: Engine) -> None:
+    """The real bot against Telegram (needs SENTINEL_BOT_TOKEN)."""
+    assert settings.bot_token is not None
+    app = build_application(settings, engine, token=settings.bot_token.get_secret_value())
+    app.run_polling(allowed_updates=Update.ALL_TYPES)

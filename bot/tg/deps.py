@@ -1,0 +1,77 @@
+"""The bot's dependencies in one typed place, and small per-process caches.
+
+Owns: ``Deps`` (settings, engine, storage, readers, limiters) and ``deps_of`` — the only code
+that touches PTB's ``bot_data``. Handlers ask for ``deps_of(context)`` and get typed fields.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.engine import Engine
+from bot.privacy import Pseudonymizer
+from bot.settings import Settings
+from bot.storage import HitWriter
+from bot.tg.flow import FloodLimiter, Gatherer
+from bot.tg.media import ImageReader
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+_KEY = "sentinel.deps"
+
+
+class LRU(Generic[K, V]):
+    """A bounded map: recent keys stay, the oldest go."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def drop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    engine: Callable[[], Engine]  # the rules in force now (moderators may change them)
+    pseudonym: Pseudonymizer
+    sessions: async_sessionmaker[AsyncSession]
+    writer: HitWriter
+    images: ImageReader
+    flood: FloodLimiter
+    gather: Gatherer[Any]
+    prefs: LRU[str, tuple[str, str]] = field(default_factory=LRU)
+    group_modes: LRU[str, str] = field(default_factory=LRU)
+    answered: LRU[tuple[int, int], bool] = field(default_factory=lambda: LRU(100_000))
+    background: list[Any] = field(default_factory=list)  # start-up work running in threads
+
+
+def attach(bot_data: dict[str, Any], deps: Deps) -> None:
+    bot_data[_KEY] = deps
+
+
+def deps_of(context: Any) -> Deps:
+    deps = context.bot_data[_KEY]
+    assert isinstance(deps, Deps)
+    return deps

@@ -1,0 +1,97 @@
+"""Per-person flow control: a flood limit, and gathering forwarded messages into one check.
+
+Owns: in-memory, per-process state keyed by pseudonyms (never raw ids). A person who floods is
+slowed with one polite notice; several messages forwarded together (arriving within a short
+window) are checked as one conversation so the reply can name the furthest stage reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+    warned: bool = False
+
+
+class FloodLimiter:
+    """Token bucket per key: ``burst`` messages at once, then ``rate`` per second."""
+
+    def __init__(self, burst: int, rate: float, max_keys: int = 100_000) -> None:
+        self.burst = burst
+        self.rate = rate
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def check(self, key: str, now: float | None = None) -> str:
+        """``ok``, ``warn`` (first refusal: tell them once) or ``drop``."""
+        now = time.monotonic() if now is None else now
+        b = self._buckets.get(key)
+        if b is None:
+            b = _Bucket(float(self.burst), now)
+            self._buckets[key] = b
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            b.tokens = min(float(self.burst), b.tokens + (now - b.stamp) * self.rate)
+            b.stamp = now
+        if b.tokens >= 1.0:
+            b.tokens -= 1.0
+            b.warned = False
+            return "ok"
+        if not b.warned:
+            b.warned = True
+            return "warn"
+        return "drop"
+
+
+@dataclass
+class _Batch(Generic[Item]):
+    items: list[Item] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
+class Gatherer(Generic[Item]):
+    """Collects items per key until ``window`` seconds pass with nothing new, then hands the
+    whole batch to ``process`` (at most ``max_items``; a full batch is processed at once)."""
+
+    def __init__(
+        self,
+        window: float,
+        max_items: int,
+        process: Callable[[str, list[Item]], Awaitable[None]],
+    ) -> None:
+        self.window = window
+        self.max_items = max_items
+        self.process = process
+        self._batches: dict[str, _Batch[Item]] = {}
+
+    def add(self, key: str, item: Item) -> None:
+        batch = self._batches.setdefault(key, _Batch())
+        batch.items.append(item)
+        if batch.task is not None:
+            batch.task.cancel()
+        delay = 0.0 if len(batch.items) >= self.max_items else self.window
+        batch.task = asyncio.create_task(self._fire(key, batch, delay))
+
+    async def _fire(self, key: str, batch: _Batch[Item], delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._batches.get(key) is batch:
+            del self._batches[key]
+        batch.task = None
+        await self.process(key, batch.items)
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(b.items) for b in self._batches.values())

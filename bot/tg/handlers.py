@@ -1,0 +1,619 @@
+"""Every Telegram handler, and ``register``: the one place they are attached, in order.
+
+Owns: what happens for each kind of update — commands, private messages (text, captions,
+hidden links, photos, image documents, forwarded batches), group messages, button presses,
+bad input — and the promise that a person always gets an answer. Business logic lives below
+(engine, storage); rendering in ``render``; strings in ``i18n``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from telegram import (
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    PhotoSize,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.engine import Verdict
+from bot.storage import hits_from_verdict
+from bot.storage.hits import InputKind
+from bot.storage.queries import (
+    add_feedback,
+    add_report,
+    forget,
+    get_chat_mode,
+    get_preference,
+    my_data,
+    set_chat_mode,
+    set_preference,
+)
+from bot.tg.deps import Deps, deps_of
+from bot.tg.i18n import LANG_LABELS, LANGS, Lang, language_for, region_for, t
+from bot.tg.media import ImageError
+from bot.tg.render import (
+    Button,
+    Reply,
+    confirm_buttons,
+    feedback_buttons,
+    render_group_warning,
+    render_verdict,
+)
+
+log = logging.getLogger(__name__)
+Ctx = ContextTypes.DEFAULT_TYPE
+
+SEND_ATTEMPTS = 5
+T = TypeVar("T")
+
+
+# --- sending, reliably -----------------------------------------------------------------------
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
+
+
+async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Retry transient failures (5xx, timeouts, 429 beyond the rate limiter) with backoff.
+    A failed request had no effect at Telegram, so retrying delivers once."""
+    delay = 0.5
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await make_call()
+        except RetryAfter as exc:
+            wait = (
+                exc.retry_after
+                if isinstance(exc.retry_after, int | float)
+                else exc.retry_after.total_seconds()
+            )
+            await asyncio.sleep(float(wait))
+        except (NetworkError, TimedOut) as exc:
+            if isinstance(exc, BadRequest) or attempt == SEND_ATTEMPTS:
+                raise
+            log.warning("%s failed (%s), retrying", what, type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 8.0)
+    raise TimedOut(f"{what}: gave up after {SEND_ATTEMPTS} attempts")
+
+
+async def reply(
+    message: Message,
+    text: str,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+    *,
+    quiet: bool = False,
+) -> Message:
+    return await with_retries(
+        lambda: message.get_bot().send_message(
+            chat_id=message.chat_id,
+            text=text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(buttons),
+            reply_parameters=ReplyParameters(
+                message_id=message.message_id, allow_sending_without_reply=True
+            ),
+            disable_notification=quiet,
+            link_preview_options=None,
+        ),
+        "sendMessage",
+    )
+
+
+# --- who is asking ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    pseudonym: str
+    lang: Lang
+    region: str
+
+
+async def person(update: Update, deps: Deps) -> Person:
+    user = update.effective_user
+    assert user is not None
+    pseudonym = deps.pseudonym(user.id)
+    cached = deps.prefs.get(pseudonym)
+    if cached is None:
+        lang_code = user.language_code
+        default: Lang = deps.settings.default_language
+        lang = language_for(lang_code, default)
+        region = region_for(lang_code, lang, deps.settings.telegram.default_regions)
+        try:
+            pref = await get_preference(deps.sessions, pseudonym)
+        except Exception:  # noqa: BLE001 - the database being away must not stop the answer
+            pref = None
+        if pref is not None and pref.lang in LANGS:
+            lang = pref.lang
+            region = pref.region or region_for(None, lang, deps.settings.telegram.default_regions)
+        cached = (lang, region)
+        deps.prefs.put(pseudonym, cached)
+    return Person(pseudonym, cached[0], cached[1])  # type: ignore[arg-type]
+
+
+def hotline(deps: Deps, region: str) -> str | None:
+    return deps.settings.hotlines.get(region) or deps.settings.hotlines.get("CN")
+
+
+# --- pre-filter: flood control ---------------------------------------------------------------
+
+
+async def flood_guard(update: Update, context: Ctx) -> None:
+    """Runs before every other handler (group -1). Slows a person who floods the bot."""
+    deps = deps_of(context)
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE or update.message is None:
+        return
+    verdict = deps.flood.check(deps.pseudonym(user.id))
+    if verdict == "ok":
+        return
+    if verdict == "warn":
+        p = await person(update, deps)
+        await reply(update.message, t("flood", p.lang))
+    raise ApplicationHandlerStop
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def lang_buttons() -> tuple[tuple[Button, ...], ...]:
+    return (tuple(Button(LANG_LABELS[code], f"lang:{code}") for code in LANGS),)
+
+
+async def cmd_start(update: Update, context: Ctx) -> None:
+    deps = deps_of(context)
+    p = await person(update, deps)
+    assert update.message is not None
+    await reply(update.message, t("start", p.lang), lang_buttons())
+
+
+async def cmd_help(update: Update, context: Ctx) -> None:
+    p = await person(update, deps_of(context))
+    assert update.message is not None
+    await reply(update.message, t("help", p.lang))
+
+
+async def cmd_privacy(update: Update, context: Ctx) -> None:
+    p = await person(update, deps_of(context))
+    assert update.message is not None
+    await reply(update.message, t("privacy", p.lang))
+
+
+async def cmd_lang(update: Update, context: Ctx) -> None:
+    p = await person(update, deps_of(context))
+    assert update.message is not None
+    await reply(update.message, t("lang_prompt", p.lang), lang_buttons())
+
+
+async def cmd_mydata(update: Update, context: Ctx) -> None:
+    deps = deps_of(context)
+    p = await person(update, deps)
+    assert update.message is not None
+    await deps.writer.flush()  # hits still waiting count as stored
+    data = await my_data(deps.sessions, p.pseudonym)
+    counts = data["counts"]
+    language = (
+        LANG_LABELS.get(data["language"], t("none_set", p.lang))
+        if data["language"]
+        else t("none_set", p.lang)
+    )
+    await reply(
+        update.message,
+        t(
+            "mydata",
+            p.lang,
+            hits=counts["hits"],
+            feedback=counts["feedback"],
+            reports=counts["reports"],
+            language=language,
+        ),
+    )
+
+
+async def cmd_forget(update: Update, context: Ctx) -> None:
+    deps = deps_of(context)
+    p = await person(update, deps)
+    assert update.message is not None
+    waiting = deps.writer.discard(p.pseudonym)
+    deleted = await forget(deps.sessions, p.pseudonym)
+    deps.prefs.drop(p.pseudonym)
+    await reply(update.message, t("forget_done", p.lang, total=sum(deleted.values()) + waiting))
+
+
+async def cmd_sentinel(update: Update, context: Ctx) -> None:
+    """Group admins: /sentinel on | quiet | off."""
+    deps = deps_of(context)
+    p = await person(update, deps)
+    message = update.message
+    assert message is not None and update.effective_user is not None
+    args = context.args or []
+    if len(args) != 1 or args[0] not in ("on", "quiet", "off"):
+        await reply(message, t("group_usage", p.lang))
+        return
+    user_id = update.effective_user.id
+    member = await with_retries(
+        lambda: message.get_bot().get_chat_member(message.chat_id, user_id),
+        "getChatMember",
+    )
+    if member.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
+        await reply(message, t("admins_only", p.lang))
+        return
+    await set_chat_mode(deps.sessions, deps.pseudonym(message.chat_id), args[0])
+    deps.group_modes.put(deps.pseudonym(message.chat_id), args[0])
+    await reply(message, t("group_mode", p.lang, mode=args[0]))
+
+
+# --- private messages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One message of a (possibly forwarded) batch, ready to check."""
+
+    message: Message
+    text: str
+    links: tuple[str, ...]
+    kind: InputKind
+
+
+def hidden_links(message: Message) -> tuple[str, ...]:
+    entities = list(message.entities or ()) + list(message.caption_entities or ())
+    return tuple(e.url for e in entities if e.type == MessageEntity.TEXT_LINK and e.url)
+
+
+def kind_of(text: str, links: tuple[str, ...]) -> InputKind:
+    stripped = text.strip()
+    if links or (stripped and " " not in stripped and "." in stripped and len(stripped) < 300):
+        return "link"
+    return "text"
+
+
+async def on_private_message(update: Update, context: Ctx) -> None:
+    deps = deps_of(context)
+    message = update.message
+    if message is None:
+        return
+    p = await person(update, deps)
+    limit = deps.settings.engine.max_text_chars
+
+    if message.sticker is not None:
+        await reply(message, t("sticker", p.lang))
+        return
+    if message.voice or message.audio or message.video_note or message.video:
+        await reply(message, t("voice", p.lang))
+        return
+
+    text = message.text or message.caption or ""
+    links = hidden_links(message)
+    image_file: PhotoSize | Document | None = None
+    if message.photo:
+        image_file = message.photo[-1]
+    elif message.document is not None:
+        mime = message.document.mime_type or ""
+        if not mime.startswith("image/"):
+            await reply(message, t("not_image", p.lang))
+            return
+        image_file = message.document
+    elif not message.text and not message.caption:
+        await reply(message, t("unsupported", p.lang))
+        return
+
+    if len(text) > limit:
+        await reply(message, t("too_long", p.lang, limit=limit))
+        return
+
+    pieces: list[Piece] = []
+    if image_file is not None:
+        max_bytes = deps.settings.telegram.max_image_mb * 1024 * 1024
+        if (image_file.file_size or 0) > max_bytes:
+            await reply(
+                message, t("image_too_large", p.lang, mb=deps.settings.telegram.max_image_mb)
+            )
+            return
+        try:
+            file = await with_retries(lambda: image_file.get_file(), "getFile")
+            data = bytes(await file.download_as_bytearray())
+            if len(data) > max_bytes:
+                await reply(
+                    message, t("image_too_large", p.lang, mb=deps.settings.telegram.max_image_mb)
+                )
+                return
+            read = await deps.images.read(data)
+        except ImageError:
+            await reply(message, t("bad_image", p.lang))
+            return
+        image_text = "\n".join(x for x in (text, read.text, *read.qr) if x)
+        if not image_text.strip():
+            await reply(message, t("no_text_in_image", p.lang))
+            return
+        pieces.append(Piece(message, image_text, links + read.links, "qr" if read.qr else "photo"))
+    else:
+        if not text.strip() or not any(ch.isalnum() for ch in text):
+            await reply(message, t("empty", p.lang))
+            return
+        pieces.append(Piece(message, text, links, kind_of(text, links)))
+
+    if message.forward_origin is not None:
+        # Forwarded messages usually come in a burst: check them together.
+        deps.gather.add(p.pseudonym, pieces[0])
+        return
+    await check_and_answer(deps, p, pieces)
+
+
+async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
+    """Check one message or a forwarded batch together, store the facts, answer once."""
+    pieces = pieces[-deps.settings.engine.conversation_max_messages :]
+    links = tuple(link for piece in pieces for link in piece.links)
+    verdict: Verdict = deps.engine().check([piece.text for piece in pieces], links)
+    kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else pieces[-1].kind
+    records = hits_from_verdict(
+        verdict,
+        user_pseudonym=p.pseudonym,
+        lang=p.lang,
+        chat_type="private",
+        input_kind=kind,
+    )
+    deps.writer.record(records)
+    ref = records[0].event_id if records and not records[0].shadow else str(uuid.uuid4())
+    rendered: Reply = render_verdict(verdict, p.lang, p.region, hotline(deps, p.region), ref)
+    await reply(pieces[-1].message, rendered.html, rendered.buttons)
+
+
+async def gathered(deps: Deps, pseudonym: str, pieces: list[Piece]) -> None:
+    """Called by the gatherer when a forwarded burst is complete."""
+    first = pieces[-1].message
+    p = deps.prefs.get(pseudonym)
+    lang, region = p if p is not None else (deps.settings.default_language, "CN")
+    try:
+        await check_and_answer(deps, Person(pseudonym, lang, region), pieces)  # type: ignore[arg-type]
+    except Exception:
+        log.exception("checking a forwarded batch failed")
+        await reply(first, t("error", lang))  # type: ignore[arg-type]
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+
+async def on_group_message(update: Update, context: Ctx) -> None:
+    """Watch group chat; speak only on high risk, as a reply, once per message."""
+    deps = deps_of(context)
+    message = update.message
+    if message is None or update.effective_user is None or update.effective_user.is_bot:
+        return
+    chat_key = deps.pseudonym(message.chat_id)
+    mode = deps.group_modes.get(chat_key)
+    if mode is None:
+        try:
+            mode = (
+                await get_chat_mode(deps.sessions, chat_key)
+                or deps.settings.telegram.group_default_mode
+            )
+        except Exception:  # noqa: BLE001 - without the database, use the default
+            mode = deps.settings.telegram.group_default_mode
+        deps.group_modes.put(chat_key, mode)
+    if mode == "off":
+        return
+    text = message.text or message.caption or ""
+    if not text.strip() or len(text) > deps.settings.engine.max_text_chars:
+        return
+    links = hidden_links(message)
+    verdict = deps.engine().check(text, links)
+    user_key = deps.pseudonym(update.effective_user.id)
+    lang = language_for(update.effective_user.language_code, deps.settings.default_language)
+    deps.writer.record(
+        hits_from_verdict(
+            verdict,
+            user_pseudonym=user_key,
+            lang=lang,
+            chat_type="group",
+            input_kind=kind_of(text, links),
+        )
+    )
+    if verdict.risk != "high":
+        return
+    key = (message.chat_id, message.message_id)
+    if key in deps.answered:
+        return
+    deps.answered.put(key, True)
+    region = region_for(
+        update.effective_user.language_code, lang, deps.settings.telegram.default_regions
+    )
+    await reply(
+        message,
+        render_group_warning(verdict, lang, region, hotline(deps, region)),
+        quiet=mode == "quiet",
+    )
+
+
+async def on_my_chat_member(update: Update, context: Ctx) -> None:
+    """Say hello once when added to a group."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == ChatType.PRIVATE:
+        return
+    was = change.old_chat_member.status
+    now = change.new_chat_member.status
+    joined = now in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR) and was in (
+        ChatMemberStatus.LEFT,
+        ChatMemberStatus.BANNED,
+    )
+    if not joined:
+        return
+    deps = deps_of(context)
+    lang = language_for(change.from_user.language_code, deps.settings.default_language)
+    await with_retries(
+        lambda: context.bot.send_message(
+            change.chat.id, t("group_added", lang), parse_mode=ParseMode.HTML
+        ),
+        "sendMessage",
+    )
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+async def on_button(update: Update, context: Ctx) -> None:
+    deps = deps_of(context)
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    p = await person(update, deps)
+    data = query.data
+    message = query.message if isinstance(query.message, Message) else None
+
+    if data.startswith("lang:"):
+        code = data.split(":", 1)[1]
+        if code in LANGS:
+            lang = code
+            region = region_for(None, lang, deps.settings.telegram.default_regions)
+            await set_preference(deps.sessions, p.pseudonym, lang=lang, region=region)
+            deps.prefs.put(p.pseudonym, (lang, region))
+            await query.answer(t("lang_set", lang))
+            if message is not None:
+                await reply(message, t("lang_set", lang))
+        return
+
+    if data.startswith("fb:"):
+        _, vote, ref = data.split(":", 2)
+        await add_feedback(
+            deps.sessions,
+            pseudonym=p.pseudonym,
+            hit_event_id=ref,
+            rule_id=None,
+            rule_version=None,
+            vote="helpful" if vote == "h" else "wrong",
+        )
+        await query.answer(t("thanks", p.lang))
+        return
+
+    if data.startswith("rp:") and message is not None:
+        _, step, ref = data.split(":", 2)
+        if step == "ask":
+            await query.answer(t("report_consent", p.lang), show_alert=True)
+            await with_retries(
+                lambda: message.edit_reply_markup(keyboard(confirm_buttons(p.lang, ref))), "edit"
+            )
+        elif step == "no":
+            await query.answer()
+            await with_retries(
+                lambda: message.edit_reply_markup(keyboard(feedback_buttons(p.lang, ref))), "edit"
+            )
+        elif step == "yes":
+            original = message.reply_to_message
+            text = (original.text or original.caption or "") if original is not None else ""
+            if not text.strip():
+                await query.answer(t("report_gone", p.lang), show_alert=True)
+                return
+            await add_report(
+                deps.sessions,
+                pseudonym=p.pseudonym,
+                text=text,
+                rule_id=None,
+                risk="unknown",
+                lang=p.lang,
+            )
+            await query.answer(t("report_sent", p.lang))
+            await with_retries(
+                lambda: message.edit_reply_markup(
+                    keyboard(feedback_buttons(p.lang, ref, with_report=False))
+                ),
+                "edit",
+            )
+        return
+    await query.answer()
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+async def on_error(update: object, context: Ctx) -> None:
+    """Log without personal data; make sure the person still gets an answer."""
+    err = context.error
+    kind = type(err).__name__
+    if isinstance(err, Forbidden):
+        log.info("cannot write to a chat (blocked or removed): %s", kind)
+        return
+    log.error(
+        "handler failed: %s", kind, exc_info=(type(err), err, err.__traceback__) if err else None
+    )
+    if (
+        isinstance(update, Update)
+        and update.effective_message is not None
+        and update.effective_chat is not None
+    ):
+        if update.effective_chat.type != ChatType.PRIVATE:
+            return
+        lang = language_for(
+            update.effective_user.language_code if update.effective_user else None,
+            deps_of(context).settings.default_language,
+        )
+        try:
+            await reply(update.effective_message, t("error", lang))
+        except Exception:  # noqa: BLE001 - nothing more we can do; already logged
+            log.error("could not tell the person about the failure")
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Attach every handler, in order. The only place handlers are registered."""
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    app.add_handler(TypeHandler(Update, flood_guard), group=-1)
+
+    for name, fn in (
+        ("start", cmd_start),
+        ("help", cmd_help),
+        ("privacy", cmd_privacy),
+        ("lang", cmd_lang),
+        ("mydata", cmd_mydata),
+        ("forget", cmd_forget),
+    ):
+        app.add_handler(CommandHandler(name, fn, filters=private))
+    app.add_handler(CommandHandler("help", cmd_help, filters=groups))
+    app.add_handler(CommandHandler("sentinel", cmd_sentinel, filters=groups))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(
+        MessageHandler(private & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_private_message)
+    )
+    app.add_handler(
+        MessageHandler(
+            groups
+            & (filters.TEXT | filters.CAPTION)
+            & ~filters.COMMAND
+            & ~filters.UpdateType.EDITED,
+            on_group_message,
+        )
+    )
+    app.add_error_handler(on_error)

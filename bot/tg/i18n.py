@@ -1,0 +1,350 @@
+"""What the bot says, in Simplified Chinese, Traditional Chinese and English.
+
+Owns: every user-facing string of the Telegram layer, the choice of language and region from a
+Telegram user, and Traditional Chinese for rule texts (written in Simplified in the rules and
+converted phrase by phrase with OpenCC's Taiwan or Hong Kong idioms). The Traditional UI strings
+below are written by hand, not converted, so they read naturally.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+import opencc
+
+Lang = Literal["zh-hans", "zh-hant", "en"]
+LANGS: tuple[Lang, ...] = ("zh-hans", "zh-hant", "en")
+
+_REGION_BY_CODE = {
+    "zh-tw": "TW",
+    "zh-hk": "HK",
+    "zh-mo": "HK",
+    "zh-sg": "SG",
+    "zh-cn": "CN",
+    "zh-hans": "CN",
+    "zh": "CN",
+    "en-sg": "SG",
+    "en-gb": "GB",
+    "en-us": "US",
+    "en-hk": "HK",
+    "zh-hant": "TW",
+}
+
+
+def language_for(code: str | None, default: Lang) -> Lang:
+    """The reply language for a Telegram ``language_code``."""
+    if not code:
+        return default
+    c = code.lower()
+    if c.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
+        return "zh-hant"
+    if c.startswith("zh"):
+        return "zh-hans"
+    if c.startswith("en"):
+        return "en"
+    return default
+
+
+def region_for(code: str | None, lang: Lang, default_by_lang: dict[str, str]) -> str:
+    """The region whose anti-fraud hotline to show."""
+    if code and code.lower() in _REGION_BY_CODE:
+        return _REGION_BY_CODE[code.lower()]
+    return default_by_lang.get(lang, "CN")
+
+
+@lru_cache(maxsize=2)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+@lru_cache(maxsize=4096)
+def _to_traditional(text: str, region: str) -> str:
+    return str(_converter("s2hk" if region == "HK" else "s2twp").convert(text))
+
+
+def rule_text(zh: str, en: str, lang: Lang, region: str = "TW") -> str:
+    """A rule's text (title, stage, advice) in the reader's language."""
+    if lang == "en":
+        return en
+    if lang == "zh-hant":
+        return _to_traditional(zh, region)
+    return zh
+
+
+T: dict[str, dict[Lang, str]] = {
+    "start": {
+        "zh-hans": (
+            "👋 我是 <b>Sentinel 反诈助手</b>。\n\n"
+            "把可疑的消息、截图或链接<b>转发</b>给我，我会告诉你：它像哪一种已知的诈骗流程、"
+            "你已经走到了哪一步、对方接下来会要你做什么，以及现在该怎么做。\n\n"
+            "🔒 我不保存你的消息内容、名字或电话，只记录匿名的统计事实（例如“某类诈骗被识别一次”）。"
+            "/privacy 查看详情，/forget 随时删除。\n\n请选择语言："
+        ),
+        "zh-hant": (
+            "👋 我是 <b>Sentinel 防詐小幫手</b>。\n\n"
+            "把可疑的訊息、截圖或連結<b>轉傳</b>給我，我會告訴你：它像哪一種已知的詐騙手法、"
+            "你已經走到哪一步、對方接下來會要你做什麼，以及現在該怎麼做。\n\n"
+            "🔒 我不會保存你的訊息內容、姓名或電話，只記錄匿名的統計資料（例如「某類詐騙被辨識一次」）。"
+            "/privacy 查看詳情，/forget 隨時刪除。\n\n請選擇語言："
+        ),
+        "en": (
+            "👋 I'm <b>Sentinel</b>, an anti-scam helper.\n\n"
+            "<b>Forward</b> me a suspicious message, screenshot or link. I'll tell you which known "
+            "scam flow it matches, how far along it you are, what they will ask next, and what to "
+            "do now.\n\n"
+            "🔒 I don't keep your messages, name or phone number — only anonymous facts such as "
+            '"one fake-courier scam recognised". /privacy for details, /forget to delete them.\n\n'
+            "Choose your language:"
+        ),
+    },
+    "help": {
+        "zh-hans": (
+            "怎么用：\n• 转发可疑消息给我（可以一次转发几条，我会一起分析）\n• 发送聊天截图或含二维码的图片\n"
+            "• 直接粘贴文字或链接\n\n命令：/lang 语言　/privacy 隐私　/mydata 我的数据　/forget 删除我的数据\n\n"
+            "在群里：把我加进群，我只在发现<b>高风险</b>诈骗时回复那条消息。群管理员可用 "
+            "/sentinel quiet（静音提醒）或 /sentinel off（关闭）。"
+        ),
+        "zh-hant": (
+            "怎麼用：\n• 把可疑訊息轉傳給我（可以一次轉傳好幾則，我會一起分析）\n• 傳送對話截圖或含 QR Code 的圖片\n"
+            "• 直接貼上文字或連結\n\n指令：/lang 語言　/privacy 隱私　/mydata 我的資料　/forget 刪除我的資料\n\n"
+            "在群組裡：把我加進群組，我只會在發現<b>高風險</b>詐騙時回覆那則訊息。群組管理員可以用 "
+            "/sentinel quiet（靜音提醒）或 /sentinel off（關閉）。"
+        ),
+        "en": (
+            "How to use me:\n• Forward a suspicious message (several at once is fine — I'll read them "
+            "together)\n• Send a screenshot or a picture with a QR code\n• Or paste the text or link\n\n"
+            "Commands: /lang language · /privacy · /mydata · /forget\n\n"
+            "In groups: add me and I reply only to <b>high-risk</b> scam posts. Group admins can use "
+            "/sentinel quiet (silent notices) or /sentinel off."
+        ),
+    },
+    "privacy": {
+        "zh-hans": (
+            "🔒 <b>我保存什么</b>\n每次识别到诈骗时，只记录：时间、诈骗类型和步骤、风险等级、语言、私聊还是群聊、"
+            "消息类型，以及消息里链接的域名（属于诈骗网站，不是你的数据）。你的身份用不可逆的加密代号表示。\n\n"
+            "<b>我不保存</b>：消息原文、名字、用户名、电话号码、Telegram ID。\n\n"
+            "只有你点“提交给审核员”并确认时，才会保存那条消息——而且先去掉电话、卡号、证件号、姓名和地址。\n\n"
+            "记录会在一段时间后自动删除。/mydata 查看，/forget 立即删除。"
+        ),
+        "zh-hant": (
+            "🔒 <b>我會保存什麼</b>\n每次辨識到詐騙時，只記錄：時間、詐騙類型和步驟、風險等級、語言、私訊還是群組、"
+            "訊息類型，以及訊息中連結的網域（屬於詐騙網站，不是你的資料）。你的身分以不可逆的加密代號表示。\n\n"
+            "<b>我不保存</b>：訊息原文、姓名、使用者名稱、電話號碼、Telegram ID。\n\n"
+            "只有在你按下「提交給審核員」並確認後，才會保存那則訊息——而且會先去除電話、卡號、證件號碼、姓名和地址。\n\n"
+            "紀錄會在一段時間後自動刪除。/mydata 查看，/forget 立即刪除。"
+        ),
+        "en": (
+            "🔒 <b>What I keep</b>\nFor each scam I recognise: the time, the scam type and stages, the "
+            "risk level, the language, private or group chat, the kind of message, and the domains of "
+            "links in it (the scammers' sites, not your data). You are represented by an irreversible "
+            "pseudonym.\n\n<b>What I never keep</b>: your message text, name, username, phone number "
+            'or Telegram ID.\n\nOnly if you tap "send to moderators" and confirm is that message kept '
+            "— after phone numbers, card numbers, ID numbers, names and addresses are removed.\n\n"
+            "Records expire automatically. /mydata to see them, /forget to delete them now."
+        ),
+    },
+    "lang_prompt": {
+        "zh-hans": "请选择语言：",
+        "zh-hant": "請選擇語言：",
+        "en": "Choose your language:",
+    },
+    "lang_set": {
+        "zh-hans": "好的，以后我用简体中文回复。",
+        "zh-hant": "好的，之後我會用繁體中文回覆。",
+        "en": "Done — I'll reply in English.",
+    },
+    "mydata": {
+        "zh-hans": "🔒 关于你，我保存了：\n• 识别记录 {hits} 条\n• 反馈 {feedback} 条\n• 提交的（已去除个人信息的）消息 {reports} 条\n• 语言设置：{language}\n\n不包含任何消息原文、名字或电话。/forget 可全部删除。",
+        "zh-hant": "🔒 關於你，我保存了：\n• 辨識紀錄 {hits} 筆\n• 回饋 {feedback} 筆\n• 提交的（已去除個資的）訊息 {reports} 則\n• 語言設定：{language}\n\n不包含任何訊息原文、姓名或電話。/forget 可全部刪除。",
+        "en": "🔒 What I keep about you:\n• {hits} check record(s)\n• {feedback} feedback vote(s)\n• {reports} message(s) you sent to moderators (personal data removed)\n• language setting: {language}\n\nNo message text, name or phone number. /forget deletes all of it.",
+    },
+    "forget_done": {
+        "zh-hans": "🗑 已删除与你相关的全部记录（共 {total} 条）。",
+        "zh-hant": "🗑 已刪除與你相關的所有紀錄（共 {total} 筆）。",
+        "en": "🗑 Deleted everything I kept about you ({total} record(s)).",
+    },
+    "none_set": {"zh-hans": "未设置", "zh-hant": "未設定", "en": "not set"},
+    "risk_high": {
+        "zh-hans": "🚨 <b>高风险：这与已知的诈骗流程吻合</b>",
+        "zh-hant": "🚨 <b>高風險：這與已知的詐騙手法吻合</b>",
+        "en": "🚨 <b>High risk: this matches a known scam</b>",
+    },
+    "risk_medium": {
+        "zh-hans": "⚠️ <b>中风险：很像已知的诈骗流程</b>",
+        "zh-hant": "⚠️ <b>中風險：很像已知的詐騙手法</b>",
+        "en": "⚠️ <b>Medium risk: this looks like a known scam</b>",
+    },
+    "risk_low": {
+        "zh-hans": "🟡 <b>低风险：有已知诈骗流程的部分特征</b>",
+        "zh-hant": "🟡 <b>低風險：有已知詐騙手法的部分特徵</b>",
+        "en": "🟡 <b>Low risk: some signs of a known scam</b>",
+    },
+    "risk_none": {
+        "zh-hans": "ℹ️ <b>未匹配到已知的诈骗模式。</b>\n这不代表它一定可信——新的骗术随时出现。",
+        "zh-hant": "ℹ️ <b>沒有比對到已知的詐騙模式。</b>\n這不代表它一定可信——新的詐騙手法隨時會出現。",
+        "en": "ℹ️ <b>No known scam pattern matched.</b>\nThat does not prove it is genuine — new tricks appear all the time.",
+    },
+    "family": {"zh-hans": "类型：", "zh-hant": "類型：", "en": "Type: "},
+    "seen": {
+        "zh-hans": "已出现的步骤：",
+        "zh-hant": "已出現的步驟：",
+        "en": "What has happened so far:",
+    },
+    "reached": {
+        "zh-hans": "你已到第 {n} 步（共 {total} 步）：{title}",
+        "zh-hant": "你已經到第 {n} 步（共 {total} 步）：{title}",
+        "en": "You are at step {n} of {total}: {title}",
+    },
+    "next": {
+        "zh-hans": "接下来对方可能会：",
+        "zh-hant": "接下來對方可能會：",
+        "en": "What they will ask next:",
+    },
+    "todo": {"zh-hans": "现在该做：", "zh-hant": "現在該做：", "en": "What to do now:"},
+    "hotline": {
+        "zh-hans": "☎️ 反诈专线：{number}",
+        "zh-hant": "☎️ 反詐騙專線：{number}",
+        "en": "☎️ Anti-fraud hotline: {number}",
+    },
+    "general_advice": {
+        "zh-hans": "• 不要点陌生人发来的链接，也不要安装对方让你装的 App。\n• 任何时候都不要把验证码、银行卡号和密码告诉别人。\n• 主动说要给你钱、帮你退款的人，不会是在为你办事。\n• 通过官方 App 或官方电话核实，不要用对方提供的号码或链接。",
+        "zh-hant": "• 不要點陌生人傳來的連結，也不要安裝對方要你裝的 App。\n• 任何時候都不要把驗證碼、信用卡或金融卡號碼和密碼告訴別人。\n• 主動說要給你錢、幫你退款的人，不會是在替你辦事。\n• 透過官方 App 或官方電話查證，不要用對方提供的號碼或連結。",
+        "en": "• Don't open links or install apps that strangers send you.\n• Never share verification codes, card numbers or passwords.\n• Nobody who offers to pay you out of the blue is working for you.\n• Check through the official app or official number — not the one in the message.",
+    },
+    "btn_helpful": {"zh-hans": "👍 有帮助", "zh-hant": "👍 有幫助", "en": "👍 Helpful"},
+    "btn_wrong": {"zh-hans": "👎 判断有误", "zh-hant": "👎 判斷有誤", "en": "👎 Wrong"},
+    "btn_report": {
+        "zh-hans": "📨 提交给审核员",
+        "zh-hant": "📨 提交給審核員",
+        "en": "📨 Send to moderators",
+    },
+    "btn_confirm": {
+        "zh-hans": "✅ 确认提交（去除个人信息）",
+        "zh-hant": "✅ 確認提交（去除個資）",
+        "en": "✅ Send (personal data removed)",
+    },
+    "btn_cancel": {"zh-hans": "✖ 取消", "zh-hant": "✖ 取消", "en": "✖ Cancel"},
+    "report_consent": {
+        "zh-hans": "将把这条消息去除电话、卡号、证件号、姓名和地址后交给审核员改进规则。确认请点“确认提交”。",
+        "zh-hant": "會把這則訊息去除電話、卡號、證件號碼、姓名和地址後交給審核員改進規則。確認請按「確認提交」。",
+        "en": "The message will go to moderators with phone, card and ID numbers, names and addresses removed. Tap Send to confirm.",
+    },
+    "report_sent": {
+        "zh-hans": "已提交，谢谢！",
+        "zh-hant": "已提交，謝謝！",
+        "en": "Sent — thank you!",
+    },
+    "report_gone": {
+        "zh-hans": "找不到原消息了，请重新转发后再提交。",
+        "zh-hant": "找不到原訊息了，請重新轉傳後再提交。",
+        "en": "I can no longer see the original message; forward it again and resend.",
+    },
+    "thanks": {"zh-hans": "谢谢反馈！", "zh-hant": "謝謝回饋！", "en": "Thanks for the feedback!"},
+    "too_long": {
+        "zh-hans": "这条消息太长了（超过 {limit} 字）。请只发送可疑的那一段。",
+        "zh-hant": "這則訊息太長了（超過 {limit} 字）。請只傳送可疑的那一段。",
+        "en": "That message is too long (over {limit} characters). Please send just the suspicious part.",
+    },
+    "empty": {
+        "zh-hans": "这条消息是空的。请转发可疑的消息、截图或链接。",
+        "zh-hant": "這則訊息是空的。請轉傳可疑的訊息、截圖或連結。",
+        "en": "That message is empty. Forward me a suspicious message, screenshot or link.",
+    },
+    "image_too_large": {
+        "zh-hans": "这张图片太大了（超过 {mb} MB）。请发送截图，或直接粘贴文字。",
+        "zh-hant": "這張圖片太大了（超過 {mb} MB）。請傳送截圖，或直接貼上文字。",
+        "en": "That image is too large (over {mb} MB). Send a screenshot, or paste the text.",
+    },
+    "not_image": {
+        "zh-hans": "我只能读取图片和文字。请发送截图，或把可疑内容粘贴成文字。",
+        "zh-hant": "我只能讀取圖片和文字。請傳送截圖，或把可疑內容貼成文字。",
+        "en": "I can only read pictures and text. Send a screenshot, or paste the suspicious text.",
+    },
+    "bad_image": {
+        "zh-hans": "这张图片打不开，可能已损坏。请重新截图发送。",
+        "zh-hant": "這張圖片打不開，可能已損壞。請重新截圖傳送。",
+        "en": "I couldn't open that image — it may be damaged. Please take a new screenshot.",
+    },
+    "no_text_in_image": {
+        "zh-hans": "图片里没有读到文字或二维码。可以把可疑内容粘贴成文字发给我。",
+        "zh-hant": "圖片裡沒有讀到文字或 QR Code。可以把可疑內容貼成文字傳給我。",
+        "en": "I found no text or QR code in that picture. You can paste the suspicious text instead.",
+    },
+    "sticker": {
+        "zh-hans": "贴纸我看不懂 🙂 请转发可疑的消息、截图或链接。",
+        "zh-hant": "貼圖我看不懂 🙂 請轉傳可疑的訊息、截圖或連結。",
+        "en": "I can't read stickers 🙂 Forward a suspicious message, screenshot or link.",
+    },
+    "voice": {
+        "zh-hans": "我还听不懂语音和视频。请把内容打成文字，或发送截图。如果是电话里有人这样说，直接挂断最安全。",
+        "zh-hant": "我還聽不懂語音和影片。請把內容打成文字，或傳送截圖。如果是電話裡有人這樣說，直接掛斷最安全。",
+        "en": "I can't listen to voice or video yet. Type out what was said, or send a screenshot. If it's a caller saying this, hanging up is safest.",
+    },
+    "unsupported": {
+        "zh-hans": "这类消息我读不了。请转发文字、截图或链接。",
+        "zh-hant": "這類訊息我讀不了。請轉傳文字、截圖或連結。",
+        "en": "I can't read this kind of message. Forward text, a screenshot or a link.",
+    },
+    "flood": {
+        "zh-hans": "你发得有点快，我稍等几秒再继续检查。",
+        "zh-hant": "你傳得有點快，我等幾秒再繼續檢查。",
+        "en": "You're sending messages quickly — I'll pause for a few seconds, then carry on.",
+    },
+    "error": {
+        "zh-hans": "抱歉，检查时出了问题。请稍后再发一次。在确认之前，不要转账，也不要提供验证码。",
+        "zh-hant": "抱歉，檢查時出了問題。請稍後再傳一次。在確認之前，不要轉帳，也不要提供驗證碼。",
+        "en": "Sorry, something went wrong while checking. Please send it again in a moment. Until then, don't pay anything or share any codes.",
+    },
+    "reading_image": {
+        "zh-hans": "🔎 正在读取图片…",
+        "zh-hant": "🔎 正在讀取圖片…",
+        "en": "🔎 Reading the picture…",
+    },
+    "group_added": {
+        "zh-hans": "大家好，我是 Sentinel 反诈助手。我只在发现高风险诈骗信息时回复那条消息，平时不会说话。管理员可用 /sentinel quiet 或 /sentinel off 调整。",
+        "zh-hant": "大家好，我是 Sentinel 防詐小幫手。我只會在發現高風險詐騙訊息時回覆那則訊息，平常不會說話。管理員可以用 /sentinel quiet 或 /sentinel off 調整。",
+        "en": "Hi all, I'm Sentinel. I only speak up to reply to high-risk scam posts. Admins can use /sentinel quiet or /sentinel off.",
+    },
+    "group_mode": {
+        "zh-hans": "已设置：{mode}。",
+        "zh-hant": "已設定：{mode}。",
+        "en": "Set to: {mode}.",
+    },
+    "group_usage": {
+        "zh-hans": "用法：/sentinel on｜quiet｜off（on：高风险时提醒；quiet：静音提醒；off：不检查）",
+        "zh-hant": "用法：/sentinel on｜quiet｜off（on：高風險時提醒；quiet：靜音提醒；off：不檢查）",
+        "en": "Usage: /sentinel on | quiet | off (on: warn on high risk; quiet: warn silently; off: don't check)",
+    },
+    "admins_only": {
+        "zh-hans": "只有群管理员可以修改这个设置。",
+        "zh-hant": "只有群組管理員可以修改這個設定。",
+        "en": "Only group admins can change this.",
+    },
+    "group_warning": {
+        "zh-hans": "🚨 <b>提醒：这条消息很像“{title}”诈骗。</b>\n{advice}\n私聊我可获得详细分析。",
+        "zh-hant": "🚨 <b>提醒：這則訊息很像「{title}」詐騙。</b>\n{advice}\n私訊我可取得詳細分析。",
+        "en": "🚨 <b>Heads up: this looks like a “{title}” scam.</b>\n{advice}\nMessage me privately for the full analysis.",
+    },
+}
+
+COMMANDS: dict[str, dict[Lang, str]] = {
+    "start": {"zh-hans": "开始使用", "zh-hant": "開始使用", "en": "What I do"},
+    "help": {"zh-hans": "怎么用", "zh-hant": "怎麼用", "en": "How to use me"},
+    "lang": {"zh-hans": "切换语言", "zh-hant": "切換語言", "en": "Change language"},
+    "privacy": {"zh-hans": "我保存什么", "zh-hant": "我保存什麼", "en": "What I keep"},
+    "mydata": {"zh-hans": "查看我的数据", "zh-hant": "查看我的資料", "en": "Show my data"},
+    "forget": {"zh-hans": "删除我的数据", "zh-hant": "刪除我的資料", "en": "Delete my data"},
+    "sentinel": {
+        "zh-hans": "管理员：on / quiet / off",
+        "zh-hant": "管理員：on / quiet / off",
+        "en": "Admins: on / quiet / off",
+    },
+}
+
+LANG_LABELS: dict[Lang, str] = {"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}
+
+
+def t(key: str, lang: Lang, **fmt: object) -> str:
+    text = T[key][lang]
+    return text.format(**fmt) if fmt else text

@@ -1,0 +1,148 @@
+"""Turn a verdict into the reply a person reads: HTML (every piece escaped) and buttons.
+
+Owns: the layout of private-chat verdicts and group warnings, the length budget (Telegram
+allows 4096 characters), and the callback data of the feedback and report buttons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from bot.engine import Verdict
+from bot.tg.i18n import Lang, rule_text, t
+
+MAX_MESSAGE = 4096
+MAX_QUOTE = 60
+MAX_QUOTES_PER_STAGE = 2
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > MAX_QUOTE:
+        text = text[: MAX_QUOTE - 1] + "…"
+    return f"“{escape(text)}”"
+
+
+def feedback_buttons(
+    lang: Lang, ref: str, with_report: bool = True
+) -> tuple[tuple[Button, ...], ...]:
+    row1 = (
+        Button(t("btn_helpful", lang), f"fb:h:{ref}"),
+        Button(t("btn_wrong", lang), f"fb:w:{ref}"),
+    )
+    if not with_report:
+        return (row1,)
+    return (row1, (Button(t("btn_report", lang), f"rp:ask:{ref}"),))
+
+
+def confirm_buttons(lang: Lang, ref: str) -> tuple[tuple[Button, ...], ...]:
+    return (
+        (
+            Button(t("btn_confirm", lang), f"rp:yes:{ref}"),
+            Button(t("btn_cancel", lang), f"rp:no:{ref}"),
+        ),
+    )
+
+
+def render_verdict(
+    verdict: Verdict, lang: Lang, region: str, hotline: str | None, ref: str
+) -> Reply:
+    """The private-chat reply for a verdict (never says "safe")."""
+    parts: list[str] = []
+    hotline_line = t("hotline", lang, number=escape(hotline)) if hotline else ""
+    if verdict.rule is None or verdict.risk == "none":
+        parts.append(t("risk_none", lang))
+        parts.append(t("general_advice", lang))
+        if hotline_line:
+            parts.append(hotline_line)
+        return Reply("\n\n".join(parts), feedback_buttons(lang, ref))
+
+    rule = verdict.rule
+    parts.append(t(f"risk_{verdict.risk}", lang))
+    parts.append(
+        t("family", lang)
+        + "<b>"
+        + escape(rule_text(rule.title_zh, rule.title_en, lang, region))
+        + "</b>"
+    )
+
+    stage_lines = [t("seen", lang)]
+    for stage in verdict.stages:
+        title = escape(rule_text(stage.title_zh, stage.title_en, lang, region))
+        quotes = " ".join(_quote(e.text) for e in stage.evidence[:MAX_QUOTES_PER_STAGE] if e.text)
+        stage_lines.append(f"{stage.index + 1}. {title}" + (f"\n    {quotes}" if quotes else ""))
+    parts.append("\n".join(stage_lines))
+
+    if verdict.furthest_stage is not None:
+        total = verdict.furthest_stage.index + 1 + len(verdict.next_stages)
+        title = rule_text(
+            verdict.furthest_stage.title_zh, verdict.furthest_stage.title_en, lang, region
+        )
+        parts.append(
+            "📍 "
+            + t(
+                "reached",
+                lang,
+                n=verdict.furthest_stage.index + 1,
+                total=total,
+                title=escape(title),
+            )
+        )
+    if verdict.next_stages:
+        nxt = [t("next", lang)] + [
+            "• " + escape(rule_text(s.title_zh, s.title_en, lang, region))
+            for s in verdict.next_stages
+        ]
+        parts.append("\n".join(nxt))
+
+    advice_src = list(zip(verdict.advice_zh, verdict.advice_en, strict=False))
+    todo = [t("todo", lang)] + [
+        "• " + escape(rule_text(zh, en, lang, region)) for zh, en in advice_src
+    ]
+    parts.append("\n".join(todo))
+    if hotline_line:
+        parts.append(hotline_line)
+    return Reply(_fit(parts), feedback_buttons(lang, ref))
+
+
+def render_group_warning(verdict: Verdict, lang: Lang, region: str, hotline: str | None) -> str:
+    """The short reply in a group: what it looks like and the most important advice."""
+    assert verdict.rule is not None
+    title = escape(rule_text(verdict.rule.title_zh, verdict.rule.title_en, lang, region))
+    advice = "\n".join(
+        "• " + escape(rule_text(zh, en, lang, region))
+        for zh, en in list(zip(verdict.advice_zh, verdict.advice_en, strict=False))[:2]
+    )
+    text = t("group_warning", lang, title=title, advice=advice)
+    if hotline:
+        text += "\n" + t("hotline", lang, number=escape(hotline))
+    return text
+
+
+def _fit(parts: list[str]) -> str:
+    """Join sections, dropping quotes and then trailing lines if Telegram's limit is near.
+    Sections are whole HTML fragments, so cutting between them never breaks a tag."""
+    text = "\n\n".join(parts)
+    if len(text) <= MAX_MESSAGE:
+        return text
+    parts = [
+        p if "“" not in p else "\n".join(ln for ln in p.split("\n") if "“" not in ln) for p in parts
+    ]
+    text = "\n\n".join(parts)
+    while len(text) > MAX_MESSAGE and len(parts) > 1:
+        parts.pop(-2)  # keep the hotline (last) as long as anything else can go
+        text = "\n\n".join(parts)
+    return text[:MAX_MESSAGE]

@@ -1,0 +1,84 @@
+"""Harness for end-to-end tests: the Bot API emulator and the real python-telegram-bot app,
+in one event loop, against a fresh SQLite database and the bundled rules."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.emulator import BotApiEmulator
+from bot.engine import Engine
+from bot.settings import load_settings
+from bot.tg.app import build_application, polling
+from bot.tg.deps import Deps, deps_of
+from tests.conftest import ROOT, RULES
+
+TOKEN = "123456:TEST-TOKEN"
+FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+_ENGINE: Engine | None = None
+
+
+def engine() -> Engine:
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = Engine.from_dir(RULES)
+    return _ENGINE
+
+
+@dataclass
+class Running:
+    emu: BotApiEmulator
+    app: Any
+    deps: Deps
+
+
+@asynccontextmanager
+async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[Running]:
+    environ = {
+        "SENTINEL_DATA_DIR": str(tmp_path),
+        "SENTINEL_TELEGRAM__CONVERSATION_WINDOW_SECONDS": "0.5",
+        **env,
+    }
+    settings = load_settings(ROOT / "config.yaml", environ=environ)
+    emu = BotApiEmulator(token=TOKEN, bot_username="sentinel_test_bot")
+    await emu.start()
+    app = build_application(
+        settings, engine(), token=TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url
+    )
+    try:
+        async with polling(app):
+            yield Running(emu, app, deps_of(app))
+    finally:
+        await emu.stop()
+    # Every request the bot made must have passed the Bot API validation.
+    assert [(q.method, q.description) for q in emu.invalid_requests] == []
+
+
+def render_png(lines: list[str], size: tuple[int, int] = (900, 320)) -> bytes:
+    """A phone-like screenshot with Chinese text, drawn with a CJK font."""
+    font = ImageFont.truetype(FONT, 30)
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((30, 30 + i * 60), line, font=font, fill="black")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def qr_png(payload: str) -> bytes:
+    import zxingcpp
+
+    barcode = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode)
+    image = Image.fromarray(
+        __import__("numpy").asarray(barcode.to_image(scale=8, add_quiet_zones=True))
+    )
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,168 @@
+"""Commands, buttons, bad input and flood control, as a person meets them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.tg.conftest import running_bot
+from tests.tg.test_e2e import FAKE_CS_ZH, buttons, run
+
+
+def test_start_help_privacy_and_language_choice(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, "/start")
+            [start] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            assert "Forward" in start["text"] and "don't keep your messages" in start["text"]
+            assert buttons(start) == ["简体中文", "繁體中文", "English"]
+            r.emu.press_button(chat, user, start, "lang:zh-hant")
+            await r.emu.wait_for_messages(chat["id"], count=2, timeout=10)
+            r.emu.send_text(chat, user, "/privacy")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=10)
+            assert "我不保存" in msgs[2]["text"] and "訊息原文" in msgs[2]["text"]
+            r.emu.send_text(chat, user, "/help")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=10)
+            assert "轉傳" in msgs[3]["text"]
+            commands = [q for q in r.emu.requests if q.method.lower() == "setmycommands"]
+            assert len(commands) >= 3
+
+    run(go())
+
+
+def test_mydata_and_forget(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, FAKE_CS_ZH)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            r.emu.send_text(chat, user, "/mydata")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=10)
+            assert "识别记录 1 条" in msgs[1]["text"]
+            r.emu.send_text(chat, user, "/forget")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=10)
+            assert "已删除" in msgs[2]["text"]
+            r.emu.send_text(chat, user, "/mydata")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=10)
+            assert "识别记录 0 条" in msgs[3]["text"]
+
+    run(go())
+
+
+def test_feedback_and_report_with_consent_store_only_redacted_text(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, FAKE_CS_ZH + "联系电话13812345678")
+            [verdict] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            data = {
+                b["text"]: b["callback_data"]
+                for row in verdict["reply_markup"]["inline_keyboard"]
+                for b in row
+            }
+            r.emu.press_button(chat, user, verdict, data["👍 有帮助"])
+            r.emu.press_button(chat, user, verdict, data["📨 提交给审核员"])
+            for _ in range(50):
+                current = r.emu.sent_messages(chat["id"])[0]
+                if "确认" in "".join(buttons(current)):
+                    break
+                await asyncio.sleep(0.1)
+            confirm = {
+                b["text"]: b["callback_data"]
+                for row in current["reply_markup"]["inline_keyboard"]
+                for b in row
+            }
+            r.emu.press_button(chat, user, current, confirm["✅ 确认提交（去除个人信息）"])
+            for _ in range(50):
+                if len(r.emu.callback_answers) >= 3:
+                    break
+                await asyncio.sleep(0.1)
+            assert any("已提交" in (a.get("text") or "") for a in r.emu.callback_answers)
+            await r.deps.writer.flush()
+            from sqlalchemy import select
+
+            from bot.storage.models import Feedback, Report
+
+            async with r.deps.sessions() as s:
+                reports = (await s.execute(select(Report.redacted_text))).scalars().all()
+                votes = (await s.execute(select(Feedback.vote))).scalars().all()
+            assert votes == ["helpful"]
+            assert len(reports) == 1 and "13812345678" not in reports[0] and "[phone]" in reports[0]
+
+    run(go())
+
+
+def test_bad_input_gets_a_specific_answer(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path, SENTINEL_ENGINE__MAX_TEXT_CHARS="500") as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            expected = []
+            r.emu.send_text(chat, user, "x" * 600)
+            expected.append("too long")
+            r.emu.send_sticker(chat, user)
+            expected.append("stickers")
+            r.emu.send_voice(chat, user, duration=3)
+            expected.append("voice")
+            r.emu.send_document(
+                chat, user, b"%PDF-1.4 ...", file_name="a.pdf", mime_type="application/pdf"
+            )
+            expected.append("only read pictures")
+            r.emu.send_document(
+                chat, user, b"not really a png", file_name="a.png", mime_type="image/png"
+            )
+            expected.append("couldn't open that image")
+            r.emu.send_text(chat, user, "\u200b \u200b")
+            expected.append("empty")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=len(expected), timeout=20)
+            texts = sorted(m["text"] for m in msgs)
+            for piece in expected:
+                assert any(piece in t for t in texts), (piece, texts)
+
+    run(go())
+
+
+def test_flooding_is_slowed_with_one_polite_notice(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(
+            tmp_path,
+            SENTINEL_TELEGRAM__FLOOD_BURST="3",
+            SENTINEL_TELEGRAM__FLOOD_EVERY_SECONDS="30",
+        ) as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            for i in range(8):
+                r.emu.send_text(chat, user, f"hello there number {i}")
+            await r.emu.wait_for_messages(chat["id"], count=4, timeout=10)
+            await asyncio.sleep(1.0)
+            texts = [m["text"] for m in r.emu.sent_messages(chat["id"])]
+            assert len(texts) == 4
+            assert sum("sending messages quickly" in t for t in texts) == 1
+
+    run(go())
+
+
+def test_group_admins_can_switch_the_bot_off(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            admin = r.emu.make_user(language_code="zh-hans")
+            other = r.emu.make_user(language_code="zh-hans")
+            group = r.emu.group_chat(title="g")
+            r.emu.add_bot_to_group(group, by=admin)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            r.emu.set_admins(group, [admin])
+            r.emu.send_text(group, other, "/sentinel off")
+            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=10)
+            assert "只有群管理员" in msgs[1]["text"]
+            r.emu.send_text(group, admin, "/sentinel off")
+            msgs = await r.emu.wait_for_messages(group["id"], count=3, timeout=10)
+            assert "off" in msgs[2]["text"]
+            r.emu.send_text(group, other, FAKE_CS_ZH)
+            await asyncio.sleep(1.0)
+            assert len(r.emu.sent_messages(group["id"])) == 3
+
+    run(go())

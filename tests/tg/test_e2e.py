@@ -1,0 +1,183 @@
+"""End to end through the Bot API emulator with the real python-telegram-bot: what a person
+sees when they forward a message, a screenshot or a QR code, in private chats and groups."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.tg.conftest import qr_png, render_png, running_bot
+
+FAKE_CS_ZH = "您好，我是快递理赔专员，您的包裹在运输途中丢失了，我们按三倍价格给您理赔，请加一下客服微信办理。"
+FAKE_CS_HANT = (
+    "您好，我是快遞理賠專員，您的包裹在運送途中遺失了，我們按三倍價格給您理賠，請加客服微信辦理。"
+)
+FAKE_CS_EN = (
+    "Hello, this is customer service. Your parcel was damaged in transit and we will refund you "
+    "twice the price. Please add me on WhatsApp to process the claim."
+)
+COURIER_NOTICE = "【菜鸟驿站】您的包裹已到达小区驿站，凭取件码 6-2-1033 取件，营业时间 8:00-21:00。"
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def buttons(msg: dict) -> list[str]:
+    markup = msg.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def test_forwarded_scam_in_three_languages(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            for code, text, expect in (
+                (
+                    "zh-hans",
+                    FAKE_CS_ZH,
+                    ["高风险", "冒充快递或电商客服", "接下来对方可能会", "96110"],
+                ),
+                ("zh-hant", FAKE_CS_HANT, ["高風險", "詐騙", "接下來對方可能會", "165"]),
+                (
+                    "en",
+                    FAKE_CS_EN,
+                    [
+                        "High risk",
+                        "Fake courier or online-shop customer service",
+                        "What they will ask next",
+                    ],
+                ),
+            ):
+                user = r.emu.make_user(first_name="A", language_code=code)
+                chat = r.emu.private_chat(user)
+                r.emu.send_text(chat, user, text, forwarded=True)
+                [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+                for piece in expect:
+                    assert piece in reply["text"], (code, reply["text"])
+                assert reply["reply_to_message"]["message_id"]
+                assert len(buttons(reply)) == 3
+
+    run(go())
+
+
+def test_benign_courier_notice_is_not_called_safe(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, COURIER_NOTICE)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            assert "未匹配到已知的诈骗模式" in reply["text"]
+            assert "安全" not in reply["text"]
+            en = r.emu.make_user(language_code="en")
+            en_chat = r.emu.private_chat(en)
+            r.emu.send_text(
+                en_chat,
+                en,
+                "Your parcel has been delivered to your safe place. Thanks for shopping with us.",
+            )
+            [en_reply] = await r.emu.wait_for_messages(en_chat["id"], count=1, timeout=10)
+            assert "No known scam pattern matched" in en_reply["text"]
+            assert "is safe" not in en_reply["text"]
+
+    run(go())
+
+
+def test_screenshot_and_qr_code(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            shot = render_png(
+                [
+                    "您好，我是快递理赔专员，您的包裹丢失了，",
+                    "我们按三倍价格给您理赔，",
+                    "请加客服微信办理退款。",
+                ]
+            )
+            r.emu.send_photo(chat, user, shot)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=30)
+            assert "高风险" in reply["text"] and "包裹" in reply["text"]
+
+            r.emu.send_photo(
+                chat, user, qr_png("http://jd-lipei.cn/sanbei-lipei/refund?kefu=weixin")
+            )
+            replies = await r.emu.wait_for_messages(chat["id"], count=2, timeout=30)
+            assert "风险" in replies[1]["text"] and "未匹配" not in replies[1]["text"], replies[1][
+                "text"
+            ]
+
+    run(go())
+
+
+def test_three_forwarded_messages_get_one_reply_with_the_furthest_stage(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            for text in (
+                "您好，我是京东客服，您买的商品检测出质量问题，需要给您办理退款。",
+                "我们按订单金额的三倍给您赔偿，请您加一下理赔专员的微信。",
+                "请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
+            ):
+                r.emu.send_text(chat, user, text, forwarded=True)
+            replies = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            await asyncio.sleep(1.5)  # nothing more may arrive
+            replies = r.emu.sent_messages(chat["id"])
+            assert len(replies) == 1
+            assert "第 4 步" in replies[0]["text"], replies[0]["text"]
+
+    run(go())
+
+
+def test_groups_warn_once_on_scams_and_stay_quiet_otherwise(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            admin = r.emu.make_user(language_code="zh-hans")
+            group = r.emu.group_chat(title="邻居群")
+            r.emu.add_bot_to_group(group, by=admin)
+            [hello] = await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            members = [r.emu.make_user(language_code="zh-hans") for _ in range(5)]
+            chatter = [
+                "今晚小区停水吗？",
+                "快递到了，我下楼拿一下",
+                "周末一起去爬山吧",
+                "谁家的猫跑出来了",
+                "物业说明天修电梯",
+                "这家奶茶不错，推荐",
+                "孩子的作业写完了吗",
+                "我的快递好像丢了，明天去问问",
+                "收到，谢谢",
+                "哈哈哈哈",
+                "早上好",
+                "有人拼车去机场吗",
+            ]
+            for i in range(204):
+                r.emu.send_text(
+                    group, members[i % 5], chatter[i % len(chatter)] + ("" if i < 12 else f" {i}")
+                )
+            scam = r.emu.send_text(group, members[0], FAKE_CS_ZH)
+            warnings = await r.emu.wait_for_messages(group["id"], count=2, timeout=20)
+            await asyncio.sleep(1.0)
+            sent = r.emu.sent_messages(group["id"])
+            assert len(sent) == 2, [m["text"][:40] for m in sent]
+            assert sent[0]["message_id"] == hello["message_id"]
+            assert sent[1]["reply_to_message"]["message_id"] == scam["message_id"]
+            assert "提醒" in warnings[1]["text"]
+
+    run(go())
+
+
+def test_429_and_5xx_still_deliver_exactly_once(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            r.emu.inject_fault(status=429, retry_after=1, methods={"sendMessage"}, count=1)
+            r.emu.inject_fault(status=500, methods={"sendMessage"}, count=2)
+            r.emu.send_text(chat, user, FAKE_CS_EN)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=20)
+            await asyncio.sleep(1.0)
+            assert len(r.emu.sent_messages(chat["id"])) == 1
+
+    run(go())

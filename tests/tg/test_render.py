@@ -1,0 +1,66 @@
+"""Replies: every string in every language, Traditional that is really Traditional, HTML that
+is always escaped, and nothing ever called "safe"."""
+
+from __future__ import annotations
+
+import opencc
+import pytest
+
+from bot.engine import Engine
+from bot.tg.i18n import COMMANDS, LANGS, T, language_for, region_for, rule_text
+from bot.tg.render import MAX_MESSAGE, render_verdict
+from tests.conftest import RULES
+
+_S2TW = opencc.OpenCC("s2tw")
+
+
+def test_every_string_exists_in_every_language() -> None:
+    for key, texts in {**T, **COMMANDS}.items():
+        assert set(texts) == set(LANGS), key
+        assert all(texts[lang].strip() for lang in LANGS), key
+
+
+@pytest.mark.parametrize("key", sorted(T))
+def test_traditional_strings_have_no_simplified_characters(key: str) -> None:
+    text = T[key]["zh-hant"]
+    simplified_only = [c for c in text if _S2TW.convert(c) != c]
+    assert simplified_only == [], (key, simplified_only)
+
+
+def test_language_and_region_from_telegram() -> None:
+    assert language_for("zh-hant", "en") == "zh-hant"
+    assert language_for("zh-TW", "en") == "zh-hant"
+    assert language_for("zh-hans", "en") == "zh-hans"
+    assert language_for("en-GB", "zh-hans") == "en"
+    assert language_for("fr", "zh-hans") == "zh-hans"
+    defaults = {"zh-hans": "CN", "zh-hant": "TW", "en": "GB"}
+    assert region_for("zh-hk", "zh-hant", defaults) == "HK"
+    assert region_for(None, "zh-hant", defaults) == "TW"
+
+
+def test_rule_texts_read_in_traditional() -> None:
+    assert rule_text("不要告诉任何人验证码", "x", "zh-hant") == "不要告訴任何人驗證碼"
+    assert rule_text("不要告诉任何人验证码", "Never share codes", "en") == "Never share codes"
+
+
+def test_evidence_is_escaped_and_the_reply_fits() -> None:
+    engine = Engine.from_dir(RULES)
+    # Separators between Chinese characters are skipped when matching but quoted as sent.
+    text = "您好，我是快递<script>理赔&专员，您的包裹丢失了，我们三倍理赔，请加客服微信办理"
+    verdict = engine.check(text)
+    assert any("<script>" in e.text for e in verdict.evidence)
+    for lang in LANGS:
+        reply = render_verdict(verdict, lang, "CN", "96110", "ref")
+        assert "<script>" not in reply.html
+        assert "&lt;script&gt;理赔&amp;专员" in reply.html
+        assert len(reply.html) <= MAX_MESSAGE
+        assert "safe" not in reply.html.lower()
+
+
+def test_nothing_matched_never_says_safe() -> None:
+    engine = Engine.from_dir(RULES)
+    verdict = engine.check("See you at dinner")
+    for lang in LANGS:
+        html = render_verdict(verdict, lang, "CN", "96110", "ref").html
+        assert "safe" not in html.lower() and "安全" not in html
+        assert "96110" in html
