@@ -19,39 +19,41 @@ from typing import Any
 MAX_SET = 64  # more alternatives than this and the atoms stop being selective
 
 
-def _exact(items: Any) -> set[str] | None:
-    """The finite set of strings this sequence matches exactly, if small; else None."""
+def _exact(items: Any, limit: int = MAX_SET) -> set[str] | None:
+    """The finite set of strings this sequence matches exactly, if at most ``limit``."""
     result = {""}
     for op, av in items:
-        part = _exact_item(op, av)
+        part = _exact_item(op, av, limit)
         if part is None:
             return None
         result = {a + b for a, b in product(result, part)}
-        if len(result) > MAX_SET:
+        if len(result) > limit:
             return None
     return result
 
 
-def _exact_item(op: Any, av: Any) -> set[str] | None:
+def _exact_item(op: Any, av: Any, limit: int = MAX_SET) -> set[str] | None:
     if op is c.LITERAL:
         return {chr(av)}
+    if op is c.AT:
+        return {""}  # \b, ^, $: zero-width, they add no characters
     if op is c.SUBPATTERN:
-        return _exact(av[3])
+        return _exact(av[3], limit)
     if op is c.BRANCH:
         out: set[str] = set()
         for branch in av[1]:
-            e = _exact(branch)
+            e = _exact(branch, limit)
             if e is None:
                 return None
             out |= e
-        return out if len(out) <= MAX_SET else None
+        return out if len(out) <= limit else None
     if op is c.IN:
         chars = set()
         for iop, iav in av:
             if iop is not c.LITERAL:
                 return None
             chars.add(chr(iav))
-        return chars if len(chars) <= MAX_SET else None
+        return chars if len(chars) <= limit else None
     return None
 
 
@@ -108,10 +110,10 @@ def _required_item(op: Any, av: Any) -> set[str] | None:
 
 
 def _useful(atoms: set[str] | None) -> bool:
-    # Atoms shorter than two characters (one Latin letter, one digit) filter nothing useful.
+    # A single Latin letter, digit or space filters nothing; "@" or one Chinese character does.
     if not atoms or any(not a for a in atoms):
         return False
-    return not any(len(a) < 2 and a.isascii() for a in atoms)
+    return not any(len(a) < 2 and (a.isalnum() or a.isspace()) and a.isascii() for a in atoms)
 
 
 def required_groups(pattern: str) -> tuple[frozenset[str], ...] | None:
@@ -132,6 +134,12 @@ def required_groups(pattern: str) -> tuple[frozenset[str], ...] | None:
             e = _exact(run)
             if e is not None and "" not in e and _useful(e):
                 groups.append(frozenset(e))
+            elif e is None:
+                # Too many combinations to list: each element is still necessary on its own.
+                for op, av in run:
+                    part = _exact_item(op, av)
+                    if part is not None and "" not in part and _useful(part):
+                        groups.append(frozenset(part))
             run.clear()
 
     for op, av in parsed:
@@ -153,3 +161,50 @@ def required_atoms(pattern: str) -> frozenset[str] | None:
     if not groups:
         return None
     return max(groups, key=lambda g: (min(len(a) for a in g), -len(g)))
+
+
+MAX_WINDOW_WIDTH = 300
+
+
+def _has_assertion(items: Any) -> bool:
+    for op, av in items:
+        if op is c.AT:
+            return True
+        if op is c.SUBPATTERN and _has_assertion(av[3]):
+            return True
+        if op is c.BRANCH and any(_has_assertion(b) for b in av[1]):
+            return True
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and _has_assertion(av[2]):
+            return True
+    return False
+
+
+def max_match_width(pattern: str) -> int | None:
+    """The longest text (in characters) a match can span, if bounded and free of assertions
+    (``^ $ \\b``): then every match lies within that distance of its atoms, and the regex can be
+    searched in a window around them with exactly the same results."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:  # noqa: BLE001 - RE2-only syntax: search the whole text
+        return None
+    if _has_assertion(list(parsed)):
+        return None
+    width = int(parsed.getwidth()[1])
+    return width if width <= MAX_WINDOW_WIDTH else None
+
+
+def literal_strings(pattern: str, limit: int = 500) -> frozenset[str] | None:
+    """The strings a regex matches, if it is only a set of literals (``(转账|汇款|打款)``).
+    Such a regex is matched in the phrase automaton instead of by RE2."""
+    if "(?" in pattern.replace("(?:", ""):
+        return None
+    try:
+        parsed = list(sre_parse.parse(pattern))
+    except Exception:  # noqa: BLE001 - RE2-only syntax: not a literal set
+        return None
+    if any(op is c.AT for op, _ in parsed):
+        return None
+    found = _exact(parsed, limit)
+    if not found or "" in found:
+        return None
+    return frozenset(found)

@@ -17,7 +17,7 @@ from typing import Any
 import ahocorasick
 import re2
 
-from bot.engine.atoms import required_groups
+from bot.engine.atoms import literal_strings, max_match_width, required_groups
 from bot.engine.extract import Brand, BrandIndex
 from bot.engine.loader import RuleProblem, RuleSetError, RuleSource, read_rule_dir_partial
 from bot.engine.model import Rule, Signal, SignalLibrary, Text
@@ -79,12 +79,16 @@ class CompiledRuleSet:
 
     rules: tuple[CompiledRule, ...]
     matchers: tuple[Matcher, ...]
-    # ahocorasick.Automaton: key -> ((matcher, length, left_b, right_b)...,
-    #                                 (regex index, atom group index)...)
+    # ahocorasick.Automaton: key -> (((matcher, length, left_b, right_b)...),
+    #                                 ((regex index, atom group index)...), len(key))
     automaton: Any
     regexes: tuple[tuple[int, Any], ...]  # regex index -> (matcher, compiled RE2 regex)
     always_run: tuple[int, ...]  # regexes without literal atoms: tried on every message
     group_counts: tuple[int, ...]  # per regex: how many atom groups must all be present
+    # per regex: (max match width, ids of the atom values to search around) or None
+    windows: tuple[tuple[int, tuple[int, ...]] | None, ...]
+    str_regexes: tuple[Any, ...]  # the same regexes compiled for str, used on small windows
+    _automaton_values: dict[str, tuple[Any, ...]]  # keeps the values (and their ids) alive
     fuzzy: tuple[FuzzyPattern, ...]
     anchor_automaton: Any | None
     entity_matchers: dict[str, tuple[int, ...]]
@@ -197,6 +201,13 @@ class _Builder:
                 self.problems.append(
                     RuleProblem(path, line, f"regex {p!r} matches the empty string")
                 )
+                continue
+            literals = literal_strings(p)
+            if literals is not None:
+                # A set of plain strings: the automaton finds them in its single pass.
+                for lit in literals:
+                    self.phrases[lit].append((mid, len(lit), False, False))
+                self.pattern_count += 1
                 continue
             # Matching runs on the UTF-8 bytes of the message (encoded once per message), so the
             # compiled form is the bytes pattern; offsets are mapped back to characters.
@@ -343,13 +354,26 @@ def compile_rules(
             for atom in group:
                 keys.setdefault(atom, ([], []))[1].append((ri, gi))
     automaton = None
+    values: dict[str, tuple[Any, ...]] = {}
     if keys:
         automaton = ahocorasick.Automaton()
         for key, (entries, regex_groups) in keys.items():
-            automaton.add_word(key, (tuple(entries), tuple(regex_groups)))
+            values[key] = (tuple(entries), tuple(regex_groups), len(key))
+            automaton.add_word(key, values[key])
         automaton.make_automaton()
     always_run = tuple(ri for ri, groups in enumerate(groups_of) if groups is None)
     group_counts = tuple(len(groups) if groups else 0 for groups in groups_of)
+    # Where a match can span at most W characters, search only around the atoms of the
+    # group with the fewest atoms (see atoms.max_match_width). Keyed by the automaton's
+    # value objects, which the scan sees again as they are.
+    windows: list[tuple[int, tuple[int, ...]] | None] = []
+    for (_, _, pattern), groups in zip(b.regex_list, groups_of, strict=True):
+        width = max_match_width(pattern)
+        if width is None or not groups:
+            windows.append(None)
+            continue
+        smallest = min(groups, key=len)
+        windows.append((width, tuple(id(values[a]) for a in smallest)))
 
     anchor_automaton = None
     if b.fuzzy:
@@ -383,6 +407,9 @@ def compile_rules(
         regexes=tuple((mid, rx) for mid, rx, _ in b.regex_list),
         always_run=always_run,
         group_counts=group_counts,
+        windows=tuple(windows),
+        str_regexes=tuple(re2.compile(p, re2_options()) for _, _, p in b.regex_list),
+        _automaton_values=values,
         fuzzy=tuple(b.fuzzy),
         anchor_automaton=anchor_automaton,
         entity_matchers={k: tuple(v) for k, v in b.entity.items()},

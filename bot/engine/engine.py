@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bot.engine.compiler import CompiledRule, CompiledRuleSet, build_ruleset
+from bot.engine.compiler import CompiledRule, CompiledRuleSet, SignalUse, build_ruleset
 from bot.engine.extract import Entity, extract
-from bot.engine.model import RISK_ORDER, Risk
+from bot.engine.model import RISK_ORDER, Risk, Rule
 from bot.engine.normalize import Normalized, normalize
 from bot.engine.verdict import Evidence, RuleRef, RuleScore, SignalHit, StageHit, StageRef, Verdict
 
@@ -26,6 +26,18 @@ MAX_REGEX_MATCHES = 3
 
 def _is_word_char(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
+
+
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    rule: CompiledRule
+    fired: tuple[SignalUse, ...]
+    score: float
+    risk: Risk
+
+
+def _ref(rule: Rule) -> RuleRef:
+    return RuleRef(rule.id, rule.version, rule.family, rule.severity, rule.title.zh, rule.title.en)
 
 
 @dataclass
@@ -57,14 +69,20 @@ class Engine:
 
         candidates: set[int] = set(rs.always_run)
         groups_hit: dict[int, set[int]] = defaultdict(set)
+        # First start and last end of each atom seen, keyed by the automaton's value object.
+        atom_span: dict[int, list[int]] = {}
         if rs.automaton is not None and t:
             n = len(t)
-            atoms_seen: set[int] = set()
-            for end, (entries, regex_groups) in rs.automaton.iter(t):
-                if regex_groups and id(regex_groups) not in atoms_seen:
-                    atoms_seen.add(id(regex_groups))
-                    for ri, gi in regex_groups:
-                        groups_hit[ri].add(gi)
+            for end, value in rs.automaton.iter(t):
+                entries, regex_groups, klen = value
+                if regex_groups:
+                    span = atom_span.get(id(value))
+                    if span is None:
+                        atom_span[id(value)] = [end - klen + 1, end + 1]
+                        for ri, gi in regex_groups:
+                            groups_hit[ri].add(gi)
+                    else:
+                        span[1] = end + 1
                 for mid, length, left_b, right_b in entries:
                     start = end - length + 1
                     if left_b and start > 0 and _is_word_char(t[start - 1]):
@@ -78,24 +96,7 @@ class Engine:
         counts = rs.group_counts
         candidates.update(ri for ri, hit in groups_hit.items() if len(hit) == counts[ri])
         if candidates and t:
-            tb = t.encode("utf-8")
-            ascii_only = len(tb) == len(t)
-
-            def char_at(byte: int) -> int:
-                return byte if ascii_only else len(tb[:byte].decode("utf-8", "ignore"))
-
-            for idx in sorted(candidates):
-                mid, rx = rs.regexes[idx]
-                spans = hits[mid]
-                if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
-                    continue
-                for k, m in enumerate(rx.finditer(tb)):
-                    if k >= MAX_REGEX_MATCHES or len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
-                        break
-                    if m.end() > m.start():
-                        spans.append((char_at(m.start()), char_at(m.end())))
-                if not spans:
-                    del hits[mid]
+            self._regexes(t, sorted(candidates), atom_span, hits)
 
         if rs.anchor_automaton is not None and t:
             self._fuzzy(t, hits)
@@ -107,6 +108,59 @@ class Engine:
                 if len(spans) < MAX_EVIDENCE_PER_SIGNAL:
                     spans.append((ent.start, ent.end))
         return _Scan(norm, dict(hits), entities)
+
+    def _regexes(
+        self,
+        t: str,
+        candidates: list[int],
+        atom_span: dict[int, list[int]],
+        hits: dict[int, list[tuple[int, int]]],
+    ) -> None:
+        """Run candidate regexes: in a window around their atoms when a match's width is
+        bounded (same results, a fraction of the work), else over the whole text."""
+        rs = self.rules
+        tb: bytes | None = None
+        ascii_only = t.isascii()
+        for idx in candidates:
+            mid, rx = rs.regexes[idx]
+            spans = hits[mid]
+            if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
+                continue
+            window = rs.windows[idx]
+            found: list[tuple[int, int]] = []
+            if window is not None:
+                width, ids = window
+                lo, hi = len(t), 0
+                for k in ids:
+                    sp = atom_span.get(k)
+                    if sp is not None:
+                        lo = min(lo, sp[0])
+                        hi = max(hi, sp[1])
+                lo = max(0, lo - width)
+                hi = min(len(t), hi + width)
+                for m in rs.str_regexes[idx].finditer(t[lo:hi]):
+                    if m.end() > m.start():
+                        found.append((lo + m.start(), lo + m.end()))
+                    if len(found) >= MAX_REGEX_MATCHES:
+                        break
+            else:
+                if tb is None:
+                    tb = t.encode("utf-8")
+                for m in rx.finditer(tb):
+                    if m.end() > m.start():
+                        a, b = m.start(), m.end()
+                        if not ascii_only:
+                            a = len(tb[:a].decode("utf-8", "ignore"))
+                            b = len(tb[: m.end()].decode("utf-8", "ignore"))
+                        found.append((a, b))
+                    if len(found) >= MAX_REGEX_MATCHES:
+                        break
+            for span in found:
+                if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
+                    break
+                spans.append(span)
+            if not spans:
+                del hits[mid]
 
     def _fuzzy(self, t: str, hits: dict[int, list[tuple[int, int]]]) -> None:
         rs = self.rules
@@ -148,99 +202,62 @@ class Engine:
             for mid in scan.hits:
                 candidates.update(self.rules.rules_by_matcher.get(mid, ()))
 
-        scored: list[tuple[Verdict, CompiledRule]] = []
-        for ri in sorted(candidates):
-            cr = self.rules.rules[ri]
-            scored.append((self._score(cr, scans), cr))
-
-        domains = sorted(
-            {e.detail for s in scans for e in s.entities if e.kind == "url" and e.detail}
+        # Numbers first for every candidate; evidence only for the rules that are reported.
+        tallies = [self._tally(self.rules.rules[ri], scans) for ri in sorted(candidates)]
+        domains = tuple(
+            sorted({e.detail for s in scans for e in s.entities if e.kind == "url" and e.detail})
         )
-        kinds = sorted({e.kind for s in scans for e in s.entities})
-        visible = [(v, cr) for v, cr in scored if cr.rule.status == "active"]
+        kinds = tuple(sorted({e.kind for s in scans for e in s.entities}))
         shadow = tuple(
-            RuleScore(v.rule, v.risk, v.score)
-            for v, cr in scored
-            if cr.rule.status == "testing" and v.rule is not None and v.risk != "none"
+            RuleScore(_ref(t.rule.rule), t.risk, t.score)
+            for t in tallies
+            if t.rule.rule.status == "testing" and t.risk != "none"
         )
-        visible.sort(key=lambda p: (RISK_ORDER[p[0].risk], p[0].score), reverse=True)
-        others = tuple(
-            RuleScore(v.rule, v.risk, v.score)
-            for v, _ in visible[1:]
-            if v.rule is not None and v.risk != "none"
+        visible = sorted(
+            (t for t in tallies if t.rule.rule.status == "active" and t.risk != "none"),
+            key=lambda t: (RISK_ORDER[t.risk], t.score),
+            reverse=True,
         )
-        if not visible or visible[0][0].risk == "none":
-            return Verdict(
-                risk="none", domains=tuple(domains), entity_kinds=tuple(kinds), shadow=shadow
-            )
-        best = visible[0][0]
-        return Verdict(
-            risk=best.risk,
-            rule=best.rule,
-            score=best.score,
-            stages=best.stages,
-            furthest_stage=best.furthest_stage,
-            next_stages=best.next_stages,
-            advice_zh=best.advice_zh,
-            advice_en=best.advice_en,
-            negatives=best.negatives,
-            domains=tuple(domains),
-            entity_kinds=tuple(kinds),
-            others=others,
-            shadow=shadow,
-        )
+        if not visible:
+            return Verdict(risk="none", domains=domains, entity_kinds=kinds, shadow=shadow)
+        best = self._build(visible[0], scans)
+        others = tuple(RuleScore(_ref(t.rule.rule), t.risk, t.score) for t in visible[1:])
+        return replace(best, domains=domains, entity_kinds=kinds, others=others, shadow=shadow)
 
     def score_rule(self, texts: str | Sequence[str], rule_id: str) -> Verdict | None:
         """How one rule alone scores these messages (for its examples and for moderators)."""
         messages = [texts] if isinstance(texts, str) else list(texts)
         for cr in self.rules.rules:
             if cr.rule.id == rule_id:
-                return self._score(cr, [self._scan(t, ()) for t in messages])
+                scans = [self._scan(t, ()) for t in messages]
+                return self._build(self._tally(cr, scans), scans)
         return None
 
-    def _score(self, cr: CompiledRule, scans: list[_Scan]) -> Verdict:
+    def _tally(self, cr: CompiledRule, scans: list[_Scan]) -> _Tally:
+        """Which signals of a rule fired, the score and the risk: no evidence yet."""
         rule = cr.rule
-        stage_hits: dict[int, list[SignalHit]] = defaultdict(list)
-        negatives: list[SignalHit] = []
-        seen: set[tuple[int, str]] = set()
-        positive = 0.0
-        textual = 0.0
+        fired: list[SignalUse] = []
+        seen: set[tuple[int, bool]] = set()
+        stages: set[int] = set()
+        positive = textual = neg = 0.0
         textual_count = 0
-        neg = 0.0
         for use in cr.uses:
-            evidence: list[Evidence] = []
-            for mi, scan in enumerate(scans):
-                for a, b in scan.hits.get(use.matcher, ()):
-                    if a < 0:
-                        evidence.append(Evidence("", -1, -1, mi))
-                        continue
-                    oa, ob = scan.norm.span(a, b)
-                    evidence.append(Evidence(scan.norm.original[oa:ob], oa, ob, mi))
-            if not evidence:
+            if not any(use.matcher in scan.hits for scan in scans):
                 continue
             # A signal counts once per rule, even if listed in two stages.
-            key = (use.matcher, "neg" if use.stage < 0 else "pos")
+            key = (use.matcher, use.stage < 0)
             if key in seen:
                 continue
             seen.add(key)
-            hit = SignalHit(
-                use.name,
-                use.weight,
-                use.why_zh,
-                use.why_en,
-                tuple(e for e in evidence if e.start >= 0)[:MAX_EVIDENCE_PER_SIGNAL],
-                use.entity_only,
-            )
+            fired.append(use)
             if use.stage < 0:
-                negatives.append(hit)
                 neg += use.weight
             else:
-                stage_hits[use.stage].append(hit)
+                stages.add(use.stage)
                 positive += use.weight
                 if not use.entity_only:
                     textual += use.weight
                     textual_count += 1
-
         score = positive + neg
         th = rule.thresholds
         risk: Risk = "none"
@@ -248,15 +265,40 @@ class Engine:
         # lowest threshold on their own before entities may add to the score.
         # One keyword is never enough: at least ``min_signals`` distinct clues in words.
         if textual_count >= rule.min_signals and textual >= th.low and textual + neg >= th.low:
-            if score >= th.high and len(stage_hits) >= 2:
+            if score >= th.high and len(stages) >= 2:
                 risk = "high"
             elif score >= th.medium:
                 risk = "medium"
             elif score >= th.low:
                 risk = "low"
-        cap = rule.severity
-        if RISK_ORDER[risk] > RISK_ORDER[cap]:
-            risk = cap
+        if RISK_ORDER[risk] > RISK_ORDER[rule.severity]:
+            risk = rule.severity
+        return _Tally(cr, tuple(fired), round(score, 3), risk)
+
+    def _build(self, tally: _Tally, scans: list[_Scan]) -> Verdict:
+        """The full explanation for one rule: stages, evidence quoted from the original."""
+        rule = tally.rule.rule
+        stage_hits: dict[int, list[SignalHit]] = defaultdict(list)
+        negatives: list[SignalHit] = []
+        for use in tally.fired:
+            evidence: list[Evidence] = []
+            for mi, scan in enumerate(scans):
+                for a, b in scan.hits.get(use.matcher, ()):
+                    if a >= 0:
+                        oa, ob = scan.norm.span(a, b)
+                        evidence.append(Evidence(scan.norm.original[oa:ob], oa, ob, mi))
+            hit = SignalHit(
+                use.name,
+                use.weight,
+                use.why_zh,
+                use.why_en,
+                tuple(evidence[:MAX_EVIDENCE_PER_SIGNAL]),
+                use.entity_only,
+            )
+            if use.stage < 0:
+                negatives.append(hit)
+            else:
+                stage_hits[use.stage].append(hit)
 
         stages = tuple(
             StageHit(
@@ -284,13 +326,10 @@ class Engine:
             for i, s in enumerate(rule.stages)
             if i > furthest
         )
-        ref = RuleRef(
-            rule.id, rule.version, rule.family, rule.severity, rule.title.zh, rule.title.en
-        )
         return Verdict(
-            risk=risk,
-            rule=ref,
-            score=round(score, 3),
+            risk=tally.risk,
+            rule=_ref(rule),
+            score=tally.score,
             stages=stages,
             furthest_stage=furthest_ref,
             next_stages=next_stages,
