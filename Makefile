@@ -6,10 +6,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup run test lint bench eval fmt clean
 
+# A CJK font for test screenshots and charts (Debian: fonts-wqy-microhei), where apt is usable.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+
 # Idempotent: re-installs only when pyproject.toml changed.
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@test -f $(CJK_FONT) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; } \
+		|| echo "note: install the CJK font fonts-wqy-microhei for screenshot tests and charts"; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

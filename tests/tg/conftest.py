@@ -4,12 +4,14 @@ in one event loop, against a fresh SQLite database and the bundled rules."""
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.emulator import BotApiEmulator
@@ -62,6 +64,10 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[Running]:
 
 def render_png(lines: list[str], size: tuple[int, int] = (900, 320)) -> bytes:
     """A phone-like screenshot with Chinese text, drawn with a CJK font."""
+    if not Path(FONT).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"CJK font {FONT} missing in CI (make setup installs fonts-wqy-microhei)")
+        pytest.skip(f"CJK font {FONT} not installed (apt-get install fonts-wqy-microhei)")
     font = ImageFont.truetype(FONT, 30)
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
