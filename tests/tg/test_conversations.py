@@ -166,3 +166,50 @@ def test_group_admins_can_switch_the_bot_off(tmp_path: Path) -> None:
             assert len(r.emu.sent_messages(group["id"])) == 3
 
     run(go())
+
+
+def test_hidden_links_are_checked(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            text = "Details here"
+            entities = [{"type": "text_link", "offset": 8, "length": 4, "url": "http://jd-lipei.cn/refund/claim"}]
+            r.emu.send_text(chat, user, text, entities=entities)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            # "Details here" alone matches nothing; the hidden look-alike link does.
+            assert "Phishing link dressed up as a well-known brand" in reply["text"], reply["text"]
+
+    run(go())
+
+
+def test_an_image_over_the_size_limit_is_refused_before_download(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path, SENTINEL_TELEGRAM__MAX_IMAGE_MB="1") as r:
+            user = r.emu.make_user(language_code="zh-hant")
+            chat = r.emu.private_chat(user)
+            big = b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024)
+            r.emu.send_document(chat, user, big, file_name="huge.png", mime_type="image/png")
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            assert "太大" in reply["text"] and "1 MB" in reply["text"]
+            assert not [q for q in r.emu.requests if q.method.lower() == "getfile"]
+
+    run(go())
+
+
+def test_a_failure_inside_still_gets_an_answer(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+
+            def broken() -> object:
+                raise RuntimeError("engine exploded")
+
+            r.deps.engine = broken  # type: ignore[assignment]
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, "Is this message a scam?")
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            assert "something went wrong" in reply["text"]
+            assert "don't pay anything" in reply["text"]
+
+    run(go())
