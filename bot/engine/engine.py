@@ -195,7 +195,12 @@ class Engine:
     def check(self, texts: str | Sequence[str], links: Sequence[str] = ()) -> Verdict:
         """Check one message, or several messages of one conversation together."""
         messages = [texts] if isinstance(texts, str) else list(texts)
-        scans = [self._scan(text, links if i == 0 else ()) for i, text in enumerate(messages)]
+        if links:
+            # Hidden links (Telegram text_link entities) are read like one more message, so
+            # their addresses count as words and can be quoted: evidence with
+            # ``message == len(texts)`` quotes the links joined by spaces.
+            messages.append(" ".join(links))
+        scans = [self._scan(text, ()) for text in messages]
 
         candidates: set[int] = set()
         for scan in scans:

@@ -16,7 +16,8 @@ from bot.engine.model import Risk
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Exact words from the original message: ``text == messages[message][start:end]``."""
+    """Exact words from the original message: ``text == messages[message][start:end]``.
+    When hidden links were given, ``message == len(messages)`` quotes them, joined by spaces."""
 
     text: str
     start: int
