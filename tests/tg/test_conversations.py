@@ -174,7 +174,14 @@ def test_hidden_links_are_checked(tmp_path: Path) -> None:
             user = r.emu.make_user(language_code="en")
             chat = r.emu.private_chat(user)
             text = "Details here"
-            entities = [{"type": "text_link", "offset": 8, "length": 4, "url": "http://jd-lipei.cn/refund/claim"}]
+            entities = [
+                {
+                    "type": "text_link",
+                    "offset": 8,
+                    "length": 4,
+                    "url": "http://jd-lipei.cn/refund/claim",
+                }
+            ]
             r.emu.send_text(chat, user, text, entities=entities)
             [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
             # "Details here" alone matches nothing; the hidden look-alike link does.
