@@ -148,7 +148,12 @@ def load_settings(
 
     known = set(Settings.model_fields)
     for key, value in env.items():
-        if not key.startswith(ENV_PREFIX) or key == "SENTINEL_CONFIG":
+        # SENTINEL_TEST_* belong to the test suite (e.g. the PostgreSQL URL), not to the bot.
+        if (
+            not key.startswith(ENV_PREFIX)
+            or key == "SENTINEL_CONFIG"
+            or key.startswith("SENTINEL_TEST_")
+        ):
             continue
         parts = key[len(ENV_PREFIX) :].lower().split("__")
         if parts[0] not in known:

@@ -75,3 +75,10 @@ def test_secrets_come_from_the_environment_and_never_show(tmp_path: Path) -> Non
 def test_production_needs_a_pseudonym_key(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SENTINEL_PSEUDONYM_KEY"):
         load_settings(ROOT / "config.yaml", environ={"SENTINEL_MODE": "production"})
+
+
+def test_test_suite_variables_are_not_settings() -> None:
+    s = load_settings(
+        ROOT / "config.yaml", environ={"SENTINEL_TEST_POSTGRES_URL": "postgresql://x"}
+    )
+    assert s.mode == "demo"

@@ -16,7 +16,7 @@ from bot.engine import Engine
 from bot.evaluate import evaluate
 from tests.conftest import ROOT
 
-CORPUS = Path(os.environ.get("SENTINEL_CORPUS", ROOT.parent / "shared" / "corpus"))
+CORPUS = Path(os.environ.get("SENTINEL_TEST_CORPUS", ROOT.parent / "shared" / "corpus"))
 
 
 def scores(engine: Engine, name: str) -> dict[str, Any]:
