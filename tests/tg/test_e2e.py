@@ -35,15 +35,20 @@ def test_forwarded_scam_in_three_languages(tmp_path: Path) -> None:
                 (
                     "zh-hans",
                     FAKE_CS_ZH,
-                    ["高风险", "冒充快递或电商客服", "接下来对方可能会", "96110"],
+                    ["高风险", "冒充快递或电商客服", "你已到第 3 步", "接下来对方可能会", "96110"],
                 ),
-                ("zh-hant", FAKE_CS_HANT, ["高風險", "詐騙", "接下來對方可能會", "165"]),
+                (
+                    "zh-hant",
+                    FAKE_CS_HANT,
+                    ["高風險", "冒充快遞或電商客服", "你已經到第 3 步", "接下來對方可能會", "165"],
+                ),
                 (
                     "en",
                     FAKE_CS_EN,
                     [
                         "High risk",
                         "Fake courier or online-shop customer service",
+                        "You are at step 3",
                         "What they will ask next",
                     ],
                 ),
