@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine import Verdict
+from bot.engine.verdict import RuleRef
 from bot.storage.models import Hit, utcnow
 
 log = logging.getLogger(__name__)
@@ -65,42 +66,33 @@ def hits_from_verdict(
     """The records for one check: the shown verdict (if any rule matched) and one per
     ``testing`` rule that would have fired (counted, never shown)."""
     now = now or utcnow()
+
+    def record(
+        rule: RuleRef, risk: str, stages: tuple[str, ...], furthest: str | None, shadow: bool
+    ) -> HitRecord:
+        return HitRecord(
+            created_at=now,
+            rule_id=rule.id,
+            rule_version=rule.version,
+            family=rule.family,
+            stages=stages,
+            furthest_stage=furthest,
+            risk=risk,
+            lang=lang,
+            chat_type=chat_type,
+            input_kind=input_kind,
+            user_pseudonym=user_pseudonym,
+            domains=verdict.domains,
+            shadow=shadow,
+        )
+
     out: list[HitRecord] = []
     if verdict.rule is not None and verdict.risk != "none":
+        furthest = verdict.furthest_stage.id if verdict.furthest_stage else None
         out.append(
-            HitRecord(
-                created_at=now,
-                rule_id=verdict.rule.id,
-                rule_version=verdict.rule.version,
-                family=verdict.rule.family,
-                stages=tuple(s.id for s in verdict.stages),
-                furthest_stage=verdict.furthest_stage.id if verdict.furthest_stage else None,
-                risk=verdict.risk,
-                lang=lang,
-                chat_type=chat_type,
-                input_kind=input_kind,
-                user_pseudonym=user_pseudonym,
-                domains=verdict.domains,
-            )
+            record(verdict.rule, verdict.risk, tuple(s.id for s in verdict.stages), furthest, False)
         )
-    for shadow in verdict.shadow:
-        out.append(
-            HitRecord(
-                created_at=now,
-                rule_id=shadow.rule.id,
-                rule_version=shadow.rule.version,
-                family=shadow.rule.family,
-                stages=(),
-                furthest_stage=None,
-                risk=shadow.risk,
-                lang=lang,
-                chat_type=chat_type,
-                input_kind=input_kind,
-                user_pseudonym=user_pseudonym,
-                domains=verdict.domains,
-                shadow=True,
-            )
-        )
+    out.extend(record(s.rule, s.risk, (), None, True) for s in verdict.shadow)
     return out
 
 
