@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,12 +105,25 @@ def print_verdict(verdict: Verdict, lang: str) -> None:
         print(f"  - {a}")
 
 
+def configure_logging(level: str, *, quiet: bool = False) -> None:
+    """Structured-enough logs on stderr. httpx logs request URLs at INFO, and Telegram's URLs
+    contain the bot token, so httpx and httpcore are held at WARNING whatever the level."""
+    numeric = logging.getLevelName(level)
+    if quiet:
+        numeric = max(numeric, logging.WARNING)
+    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.demo import run_demo
 
     settings = _settings(args)
+    # The demo's terminal is the user's screen: only warnings and errors go to stderr.
+    configure_logging(settings.log_level, quiet=True)
     engine = Engine.from_dir(settings.engine.rules_dir)
     return asyncio.run(run_demo(settings, engine, args.lang, sys.stdin.isatty()))
 
@@ -125,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    configure_logging(settings.log_level)
     engine = Engine.from_dir(settings.engine.rules_dir)
     run_polling(settings, engine)
     return EXIT_OK

@@ -145,3 +145,13 @@ def test_help_texts_exist() -> None:
     ).stdout
     for command in ("check", "rules", "eval", "bench"):
         assert command in out
+
+
+def test_logging_never_shows_request_urls_with_the_token() -> None:
+    import logging
+
+    from bot.cli import configure_logging
+
+    configure_logging("DEBUG")
+    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING

@@ -120,7 +120,8 @@ def required_groups(pattern: str) -> tuple[frozenset[str], ...] | None:
     """Groups of atoms for ``pattern``: every match contains at least one atom of *each* group.
     None when the regex must always run. ``(快递|包裹).{0,8}(丢失|破损)`` gives two groups, so it
     runs only when both a parcel word and a loss word are present."""
-    if "(?i" in pattern or "(?s" in pattern or "(?m" in pattern:
+    # Flags change what matches; "[:" starts an RE2 POSIX class that Python reads differently.
+    if "(?i" in pattern or "(?s" in pattern or "(?m" in pattern or "[:" in pattern:
         return None
     try:
         parsed = list(sre_parse.parse(pattern))
@@ -183,6 +184,8 @@ def max_match_width(pattern: str) -> int | None:
     """The longest text (in characters) a match can span, if bounded and free of assertions
     (``^ $ \\b``): then every match lies within that distance of its atoms, and the regex can be
     searched in a window around them with exactly the same results."""
+    if "[:" in pattern:
+        return None
     try:
         parsed = sre_parse.parse(pattern)
     except Exception:  # noqa: BLE001 - RE2-only syntax: search the whole text
@@ -202,8 +205,8 @@ def literal_strings(pattern: str, limit: int = 500) -> frozenset[str] | None:
         parsed = list(sre_parse.parse(pattern))
     except Exception:  # noqa: BLE001 - RE2-only syntax: not a literal set
         return None
-    if any(op is c.AT for op, _ in parsed):
-        return None
+    if _has_assertion(parsed) or "[:" in pattern:
+        return None  # \b, ^, $ anywhere change what matches; POSIX classes are RE2's own
     found = _exact(parsed, limit)
     if not found or "" in found:
         return None

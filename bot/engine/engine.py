@@ -15,7 +15,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from bot.engine.compiler import CompiledRule, CompiledRuleSet, SignalUse, build_ruleset
-from bot.engine.extract import Entity, extract
+from bot.engine.extract import Entity, extract, registered_domain
 from bot.engine.model import RISK_ORDER, Risk, Rule
 from bot.engine.normalize import Normalized, normalize
 from bot.engine.verdict import Evidence, RuleRef, RuleScore, SignalHit, StageHit, StageRef, Verdict
@@ -209,9 +209,9 @@ class Engine:
 
         # Numbers first for every candidate; evidence only for the rules that are reported.
         tallies = [self._tally(self.rules.rules[ri], scans) for ri in sorted(candidates)]
-        domains = tuple(
-            sorted({e.detail for s in scans for e in s.entities if e.kind == "url" and e.detail})
-        )
+        # Registered domains only: scam infrastructure, not a person's own subdomain.
+        hosts = {e.detail for s in scans for e in s.entities if e.kind == "url" and e.detail}
+        domains = tuple(sorted({registered_domain(h) for h in hosts}))
         kinds = tuple(sorted({e.kind for s in scans for e in s.entities}))
         shadow = tuple(
             RuleScore(_ref(t.rule.rule), t.risk, t.score)

@@ -203,7 +203,8 @@ def registered_domain(host: str) -> str:
 
 def host_of(url: str) -> str:
     u = re.sub(r"^(?:https?|hxxps?)://", "", url.strip().lower())
-    host = re.split(r"[/?#:]", u, maxsplit=1)[0]
+    host = re.split(r"[/?#]", u, maxsplit=1)[0]
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0]  # drop user:password@ and :port
     return host.strip(".").removeprefix("www.") if host.startswith("www.") else host.strip(".")
 
 

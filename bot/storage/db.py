@@ -40,7 +40,8 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 5})
+        # hide_parameters: errors must not carry row values (pseudonyms, report text) into logs.
+        engine = create_async_engine(url, connect_args={"timeout": 5}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -53,7 +54,13 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"timeout": 5}
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        hide_parameters=True,
+        # A server that silently went away must not hang a query for minutes.
+        connect_args={"timeout": 5, "command_timeout": 10},
     )
 
 

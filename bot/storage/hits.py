@@ -167,14 +167,16 @@ class HitWriter:
         self.stats.queued = len(self._queue)
         self._wake.set()
 
-    def discard(self, user_pseudonym: str) -> int:
-        """Drop waiting records of one person (for /forget: nothing of theirs may land later)."""
-        before = len(self._queue)
-        self._queue = collections.deque(
-            r for r in self._queue if r.user_pseudonym != user_pseudonym
-        )
-        self.stats.queued = len(self._queue)
-        return before - len(self._queue)
+    async def discard(self, user_pseudonym: str) -> int:
+        """Drop waiting records of one person (for /forget). Waits for a batch being written,
+        so afterwards nothing of theirs is waiting or in flight: delete their rows next."""
+        async with self._lock:
+            before = len(self._queue)
+            kept = [r for r in self._queue if r.user_pseudonym != user_pseudonym]
+            self._queue.clear()
+            self._queue.extend(kept)
+            self.stats.queued = len(self._queue)
+            return before - len(self._queue)
 
     @property
     def pending(self) -> int:
@@ -184,11 +186,16 @@ class HitWriter:
         """Write everything queued, oldest first. False if the database failed (records stay)."""
         async with self._lock:
             while self._queue:
-                batch = [self._queue[i] for i in range(min(self.batch_size, len(self._queue)))]
+                # Take the batch out while it is written: record() may drop the oldest waiting
+                # record meanwhile, and must not drop one that is in flight.
+                batch = [
+                    self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
+                ]
                 try:
                     async with self.sessions() as session, session.begin():
                         await insert_hits(session, batch)
                 except Exception as exc:  # noqa: BLE001 - any database fault: keep and retry
+                    self._queue.extendleft(reversed(batch))
                     self.stats.failures += 1
                     if self.stats.healthy:
                         log.warning(
@@ -199,8 +206,6 @@ class HitWriter:
                     self.stats.healthy = False
                     self.stats.queued = len(self._queue)
                     return False
-                for _ in batch:
-                    self._queue.popleft()
                 self.stats.written += len(batch)
                 if not self.stats.healthy:
                     log.warning("database back; writing waiting hits")
@@ -209,13 +214,23 @@ class HitWriter:
             return True
 
     async def run(self) -> None:
-        """Background loop: flush on new records or every interval, back off on failure."""
+        """Background loop: flush on new records or every interval; after a failure, wait the
+        whole back-off (new records do not trigger retries against a database that is away)."""
         delay = self.flush_interval
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            self._wake.clear()
-            ok = await self.flush()
+            try:
+                if delay > self.flush_interval:
+                    await asyncio.sleep(delay)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                self._wake.clear()
+                ok = await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hit writer loop failed; continuing")
+                ok = False
             delay = self.flush_interval if ok else min(max(delay * 2, 0.5), self.retry_max)
 
     def start(self) -> None:

@@ -92,6 +92,15 @@ class Gatherer(Generic[Item]):
         batch.task = None
         await self.process(key, batch.items)
 
+    def drop(self, key: str) -> None:
+        """Forget a batch still being gathered (the person asked to /forget)."""
+        batch = self._batches.pop(key, None)
+        if batch is not None and batch.task is not None:
+            batch.task.cancel()
+
+    def has(self, key: str) -> bool:
+        return key in self._batches
+
     @property
     def waiting(self) -> int:
         return sum(len(b.items) for b in self._batches.values())

@@ -19,6 +19,7 @@ from telegram import (
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
     MessageEntity,
     PhotoSize,
@@ -83,8 +84,8 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
 
 
 async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
-    """Retry transient failures (5xx, timeouts, 429 beyond the rate limiter) with backoff.
-    A failed request had no effect at Telegram, so retrying delivers once."""
+    """Retry transient failures (5xx, refused connections, 429 beyond the rate limiter) with
+    backoff. Those requests had no effect at Telegram, so retrying delivers once."""
     delay = 0.5
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
@@ -96,8 +97,10 @@ async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
                 else exc.retry_after.total_seconds()
             )
             await asyncio.sleep(float(wait))
-        except (NetworkError, TimedOut) as exc:
-            if isinstance(exc, BadRequest) or attempt == SEND_ATTEMPTS:
+        except NetworkError as exc:
+            # A timeout may mean Telegram did deliver: retrying could send it twice. Server
+            # errors (5xx) and refused connections had no effect, so those are retried.
+            if isinstance(exc, BadRequest | TimedOut) or attempt == SEND_ATTEMPTS:
                 raise
             log.warning("%s failed (%s), retrying", what, type(exc).__name__)
             await asyncio.sleep(delay)
@@ -122,7 +125,8 @@ async def reply(
                 message_id=message.message_id, allow_sending_without_reply=True
             ),
             disable_notification=quiet,
-            link_preview_options=None,
+            # Never show a preview card of a scam site inside a warning.
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
         ),
         "sendMessage",
     )
@@ -244,7 +248,8 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
     deps = deps_of(context)
     p = await person(update, deps)
     assert update.message is not None
-    waiting = deps.writer.discard(p.pseudonym)
+    deps.gather.drop(p.pseudonym)
+    waiting = await deps.writer.discard(p.pseudonym)
     deleted = await forget(deps.sessions, p.pseudonym)
     deps.prefs.drop(p.pseudonym)
     await reply(update.message, t("forget_done", p.lang, total=sum(deleted.values()) + waiting))

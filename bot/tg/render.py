@@ -6,6 +6,7 @@ allows 4096 characters), and the callback data of the feedback and report button
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -29,11 +30,23 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
+_DOT_BEFORE_LETTER = re.compile(r"\.(?=[A-Za-z])")
+_SCHEME = re.compile(r"(?i)\b(http|https|ftp)://")
+
+
+def defang(text: str) -> str:
+    """Quoted scam links and handles must not become live links in the warning itself:
+    ``hxxp://jd-lipei[.]cn``, ``＠handle``."""
+    text = _SCHEME.sub(lambda m: m.group(1).lower().replace("t", "x", 2) + "://", text)
+    text = _DOT_BEFORE_LETTER.sub("[.]", text)
+    return text.replace("@", "＠")
+
+
 def _quote(text: str) -> str:
     text = " ".join(text.split())
     if len(text) > MAX_QUOTE:
         text = text[: MAX_QUOTE - 1] + "…"
-    return f"“{escape(text)}”"
+    return f"“{escape(defang(text))}”"
 
 
 def feedback_buttons(

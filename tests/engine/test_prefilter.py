@@ -81,3 +81,42 @@ def test_examples_give_the_same_verdicts_either_way(engine: Engine) -> None:
 @given(TEXT)
 def test_random_text_gives_the_same_verdicts_either_way(engine: Engine, text: str) -> None:
     assert verdict(engine, text) == verdict(unfiltered(engine), text)
+
+
+def test_literal_only_regexes_match_exactly_where_re2_does() -> None:
+    """Regexes that are only sets of strings are matched by the automaton; around each of
+    their strings, with letters on either side, RE2 and the automaton must agree."""
+    import re2
+
+    from bot.engine.atoms import literal_strings
+    from bot.engine.loader import read_rule_dir
+    from tests.conftest import RULES
+
+    source = read_rule_dir(RULES)
+    patterns = [
+        p
+        for rule in source.rules
+        for sig in [s for st in rule.stages for s in st.signals] + list(rule.negatives)
+        for p in sig.regex
+    ] + [p for sig in source.signals.signals.values() for p in sig.regex]
+    checked = 0
+    for pattern in patterns:
+        literals = literal_strings(pattern)
+        if literals is None:
+            continue
+        rx = re2.compile(pattern)
+        for lit in sorted(literals)[:20]:
+            for text in (lit, f"x{lit}", f"{lit}x", f"a {lit} b", f"中{lit}文"):
+                in_automaton = any(lit2 in text for lit2 in literals)
+                assert in_automaton == bool(rx.search(text)), (pattern, text)
+                checked += 1
+    assert checked > 100
+
+
+def test_word_boundaries_inside_groups_are_respected(engine: Engine) -> None:
+    assert required_groups(r"(私聊|\btg\b)") is not None
+    from bot.engine.atoms import literal_strings
+
+    assert literal_strings(r"(私聊|\btg\b)") is None
+    assert literal_strings("[[:digit:]]{6}") is None
+    assert required_groups("[[:digit:]]{6}验证码") is None

@@ -144,9 +144,31 @@ def test_forgetting_drops_waiting_records_too() -> None:
         bad = create_async_engine(unreachable("sqlite"))
         writer = HitWriter(session_factory(bad))
         writer.record([record(1), record(2), record(1)])
-        assert writer.discard(f"{1:064x}") == 2
+        assert await writer.discard(f"{1:064x}") == 2
         await bad.dispose()
         return writer
 
     writer = asyncio.run(go())
     assert writer.pending == 1
+
+
+def test_forgetting_during_a_write_loses_no_one_elses_hits(db_url: str) -> None:
+    """A /forget that arrives while a batch is being written waits for it, then removes only
+    that person's waiting hits; nobody else's hit is lost or duplicated."""
+
+    async def go() -> list[Hit]:
+        engine = make_engine(db_url)
+        writer = HitWriter(session_factory(engine), batch_size=3)
+        alice = f"{1:064x}"
+        writer.record([record(1), record(2), record(1), record(3), record(4), record(5)])
+        flushing = asyncio.create_task(writer.flush())
+        await asyncio.sleep(0)  # the first batch is in flight
+        await writer.discard(alice)
+        await flushing
+        assert await writer.flush()
+        await engine.dispose()
+        return await stored(db_url)
+
+    rows = asyncio.run(go())
+    others = [r.user_pseudonym for r in rows if r.user_pseudonym != f"{1:064x}"]
+    assert others == [f"{i:064x}" for i in (2, 3, 4, 5)]
