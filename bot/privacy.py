@@ -100,13 +100,18 @@ _CODE_RE = re.compile(
 )
 _DIGITS_RE = re.compile(r"(?<![0-9A-Za-z])\+?\d(?:[\d \-]{4,22})\d(?![0-9A-Za-z])")
 _CN_NAME_RE = re.compile(
-    r"(?:我叫|我是|姓名[:：]?|名字[:：]?|联系人[:：]?|收件人[:：]?)\s?([\u4e00-\u9fff]{2,4})"
-    r"|([\u4e00-\u9fff]{1,2})(?=(?:先生|女士|小姐|老师|经理|警官|同志|阿姨|叔叔|律师|医生|主任|老板))"
+    r"(?:我叫|我是|姓名[:：]?|名字[:：]?|联系人[:：]?|收件人[:：]?|收款人[:：]?|户名[:：]?|"
+    r"持卡人[:：]?|账户名[:：]?|開戶名[:：]?|户主[:：]?)\s?([\u4e00-\u9fff]{2,4})"
+    r"|([\u4e00-\u9fff]{1,3})(?=(?:先生|女士|小姐|老师|经理|警官|同志|阿姨|叔叔|律师|医生|主任|老板))"
 )
 _EN_NAME_RE = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Miss|Dr|Dear|Hi|Hello)\.?\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
-    r"|(?i:\bmy name is\s+)([A-Za-z]+(?:\s[A-Z][a-z]+)?)"
+    r"\b(?:Mr|Mrs|Ms|Miss|Dr|Dear|Hi|Hello)\.?\s+(?:(?:customer|client|member|sir|madam)\s+)?"
+    r"([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
+    r"|(?i:\bmy name is\s+|\bi am\s+|\bi'm\s+|\bthis is\s+)([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
+    r"|(?i:\b(?:account name|name on (?:the )?card|cardholder|payee)[:\s]+)"
+    r"([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
 )
+_PASSWORD_RE = re.compile(r"(?i)(密码|口令|password|passwd|pwd|pin)(\s*(?:是|为|is|:|：)?\s*)(\S+)")
 _CN_ADDRESS_RE = re.compile(
     r"[\u4e00-\u9fff\d]{2,20}?(?:省|市|区|县|镇|乡|路|街|大道|巷|弄|村|小区|大厦|花园|公寓)"
     r"[\u4e00-\u9fff\d\-]{0,20}?\d+[\-\d]*(?:号楼|号|栋|幢|单元|室|楼|层)(?:[\d\-]+(?:室|号))?"
@@ -134,7 +139,16 @@ _FOLD = {
     0xFF20: "@",
     0xFF0B: "+",
     0xFF0E: ".",
+    0xFF0D: "-",
 }
+# Separators people put inside long numbers: "138.0013.8000", "138—0013—8000". Short ones
+# such as amounts ("1.99") keep their dot.
+_SPLIT_NUMBER = re.compile(r"\d+(?:[.\u2014\u2013\u2012\u2010\u00b7/_]\d+)+")
+
+
+def _join_long_number(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    return digits if len(digits) >= 7 else m.group(0)
 
 
 def _cn_id_valid(s: str) -> bool:
@@ -174,16 +188,19 @@ def redact(text: str) -> str:
     text = _EMAIL_RE.sub("[email]", text)
     text = _URL_RE.sub(keep_link, text)
     text = _CN_ID_RE.sub(lambda m: "[id]" if _cn_id_valid(m.group(0)) else "[number]", text)
-    text = _HK_ID_RE.sub("[id]", text)
     text = _TW_ID_RE.sub("[id]", text)
+    text = _HK_ID_RE.sub("[id]", text)
     text = _HANDLE_RE.sub(lambda m: f"{m.group(1)}[handle]", text)
     text = _AT_HANDLE_RE.sub("@[handle]", text)
+    text = _PASSWORD_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}[code]", text)
     text = _CODE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}[code]", text)
     text = _CN_ADDRESS_RE.sub("[address]", text)
     text = _EN_ADDRESS_RE.sub("[address]", text)
     text = _DOOR_RE.sub("[address]", text)
     text = _ADDRESS_RUN_RE.sub("[address]", text)
-    text = _DIGITS_RE.sub(lambda m: _digit_kind(m.group(0)), text)
+    text = _DIGITS_RE.sub(
+        lambda m: _digit_kind(m.group(0)), _SPLIT_NUMBER.sub(_join_long_number, text)
+    )
     text = _CN_NAME_RE.sub(_mask_name_groups, text)
     text = _EN_NAME_RE.sub(_mask_name_groups, text)
     return re.sub("\x00(\\d+)\x00", lambda m: links[int(m.group(1))], text)

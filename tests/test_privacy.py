@@ -59,6 +59,14 @@ def test_sealed_chat_ids_open_only_with_the_key() -> None:
         ("deliver to 221B Baker Street, London", "Baker Street", "[address]"),
         ("电话：１３８１２３４５６７８", "１３８１２３４５６７８", "[phone]"),
         ("加微信 wangjg_1988 详聊", "wangjg_1988", "[handle]"),
+        ("电话 138.0013.8000 或 138—0013—8000", "0013", "[phone]"),
+        ("電話：０９１２－３４５－６７８", "345", "[phone]"),
+        ("I'm John Smith from the bank", "John", "[name]"),
+        ("Dear customer Alice Wong, your card", "Alice", "[name]"),
+        ("户名王五，请转账", "王五", "[name]"),
+        ("欧阳娜娜女士您好", "娜娜", "[name]"),
+        ("密码：Abc12345", "Abc12345", "[code]"),
+        ("身份證 A123456789", "89", "[id]"),
         ("message me @helpdesk_refund on Telegram", "helpdesk_refund", "[handle]"),
     ],
 )
@@ -76,3 +84,7 @@ def test_redaction_keeps_scam_domains_but_not_their_paths() -> None:
 
 def test_an_invalid_id_number_is_still_masked() -> None:
     assert "110101199003074515" not in redact("号码110101199003074515")
+
+
+def test_amounts_keep_their_decimal_point() -> None:
+    assert "£1.99" in redact("Pay £1.99 now")

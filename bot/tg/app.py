@@ -94,17 +94,33 @@ def build_application(
     tg = settings.telegram
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        try:
-            await upgrade(url)
-        except Exception as exc:  # noqa: BLE001 - checks must go on without the database
-            log.error(
-                "database %s unavailable at start (%s); hits will wait",
-                redact_url(url),
-                type(exc).__name__,
-            )
-        writer.start()
-        await set_commands(app, settings.default_language)
         deps = deps_of(app)
+
+        async def migrate() -> None:
+            # The database may come up after the bot (compose, a restart): keep trying, and
+            # start writing hits only once the tables exist. Checks are answered meanwhile.
+            delay = 1.0
+            while True:
+                try:
+                    await upgrade(url)
+                    break
+                except Exception as exc:  # noqa: BLE001 - checks must go on without the database
+                    log.error(
+                        "database %s unavailable (%s); retrying migrations in %.0f s; hits wait",
+                        redact_url(url),
+                        type(exc).__name__,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 60.0)
+            writer.start()
+
+        try:
+            await asyncio.wait_for(upgrade(url), timeout=30)
+            writer.start()
+        except Exception:  # noqa: BLE001 - retried in the background below
+            deps.background.append(asyncio.create_task(migrate(), name="migrate"))
+        await set_commands(app, settings.default_language)
         # Load the OCR models in a worker thread now, so the first screenshot is not slow.
         deps.background.append(
             asyncio.get_running_loop().run_in_executor(None, deps.images.warm_up)
@@ -114,6 +130,8 @@ def build_application(
             app.job_queue.run_daily(_purge, time=dt.time(hh, mm, tzinfo=dt.UTC), name="retention")
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        for task in deps_of(app).background:
+            task.cancel()
         await writer.stop()
         await db.dispose()
 

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 
@@ -58,13 +58,21 @@ class FloodLimiter:
 
 @dataclass
 class _Batch(Generic[Item]):
-    items: list[Item] = field(default_factory=list)
+    key: str
+    items: list[Item | None] = field(default_factory=list)
+    pending: int = 0  # reserved places still being prepared (a screenshot under OCR)
     task: asyncio.Task[None] | None = None
+
+
+Slot = tuple[_Batch[Any], int]
 
 
 class Gatherer(Generic[Item]):
     """Collects items per key until ``window`` seconds pass with nothing new, then hands the
-    whole batch to ``process`` (at most ``max_items``; a full batch is processed at once)."""
+    whole batch to ``process`` (at most ``max_items``; a full batch is processed at once).
+
+    A place can be reserved when a message arrives and filled later (after OCR), so a slow
+    screenshot stays in its conversation and in its order."""
 
     def __init__(
         self,
@@ -76,30 +84,52 @@ class Gatherer(Generic[Item]):
         self.max_items = max_items
         self.process = process
         self._batches: dict[str, _Batch[Item]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    def reserve(self, key: str) -> Slot:
+        batch = self._batches.get(key)
+        if batch is None:
+            batch = self._batches[key] = _Batch(key)
+        batch.items.append(None)
+        batch.pending += 1
+        self._restart(batch)
+        return batch, len(batch.items) - 1
+
+    def fill(self, slot: Slot, item: Item | None) -> None:
+        """Put the prepared item in its place (None: nothing to check, e.g. a broken image)."""
+        batch, index = slot
+        batch.items[index] = item
+        batch.pending -= 1
+        if self._batches.get(batch.key) is batch:
+            self._restart(batch)
 
     def add(self, key: str, item: Item) -> None:
-        batch = self._batches.setdefault(key, _Batch())
-        batch.items.append(item)
+        self.fill(self.reserve(key), item)
+
+    def _restart(self, batch: _Batch[Item]) -> None:
         if batch.task is not None:
             batch.task.cancel()
         delay = 0.0 if len(batch.items) >= self.max_items else self.window
-        batch.task = asyncio.create_task(self._fire(key, batch, delay))
+        batch.task = asyncio.create_task(self._fire(batch, delay))
+        self._running.add(batch.task)
+        batch.task.add_done_callback(self._running.discard)
 
-    async def _fire(self, key: str, batch: _Batch[Item], delay: float) -> None:
+    async def _fire(self, batch: _Batch[Item], delay: float) -> None:
         await asyncio.sleep(delay)
-        if self._batches.get(key) is batch:
-            del self._batches[key]
+        if batch.pending > 0:
+            return  # fill() restarts the timer when the last place is ready
+        if self._batches.get(batch.key) is batch:
+            del self._batches[batch.key]
         batch.task = None
-        await self.process(key, batch.items)
+        items = [item for item in batch.items if item is not None]
+        if items:
+            await self.process(batch.key, items)
 
     def drop(self, key: str) -> None:
         """Forget a batch still being gathered (the person asked to /forget)."""
         batch = self._batches.pop(key, None)
         if batch is not None and batch.task is not None:
             batch.task.cancel()
-
-    def has(self, key: str) -> bool:
-        return key in self._batches
 
     @property
     def waiting(self) -> int:

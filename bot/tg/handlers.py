@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
 
 SEND_ATTEMPTS = 5
+# Reads on the path to a warning wait at most this long; then defaults are used.
+DB_READ_TIMEOUT = 0.5
 T = TypeVar("T")
 
 
@@ -153,9 +155,11 @@ async def person(update: Update, deps: Deps) -> Person:
         lang = language_for(lang_code, default)
         region = region_for(lang_code, lang, deps.settings.telegram.default_regions)
         try:
-            pref = await get_preference(deps.sessions, pseudonym)
-        except Exception:  # noqa: BLE001 - the database being away must not stop the answer
-            pref = None
+            pref = await asyncio.wait_for(get_preference(deps.sessions, pseudonym), DB_READ_TIMEOUT)
+        except Exception:  # noqa: BLE001 - a slow or absent database must not delay the answer
+            # Answer in the Telegram language now; do not cache, so the saved choice is used
+            # again as soon as the database is back.
+            return Person(pseudonym, lang, region)
         if pref is not None and pref.lang in LANGS:
             lang = pref.lang
             region = pref.region or region_for(None, lang, deps.settings.telegram.default_regions)
@@ -178,7 +182,14 @@ async def flood_guard(update: Update, context: Ctx) -> None:
     chat = update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE or update.message is None:
         return
-    verdict = deps.flood.check(deps.pseudonym(user.id))
+    key = deps.pseudonym(user.id)
+    message = update.message
+    if message.forward_origin is not None and not (message.photo or message.document):
+        # Forwarded text is gathered into one check per conversation (at most
+        # conversation_max_messages each), so it is not counted message by message.
+        # Forwarded pictures still count: each one costs a second of OCR.
+        return
+    verdict = deps.flood.check(key)
     if verdict == "ok":
         return
     if verdict == "warn":
@@ -273,7 +284,12 @@ async def cmd_sentinel(update: Update, context: Ctx) -> None:
     if member.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
         await reply(message, t("admins_only", p.lang))
         return
-    await set_chat_mode(deps.sessions, deps.pseudonym(message.chat_id), args[0])
+    try:
+        await set_chat_mode(deps.sessions, deps.pseudonym(message.chat_id), args[0])
+    except Exception as exc:  # noqa: BLE001 - tell the admin it did not take effect
+        log.warning("group mode not stored: %s", type(exc).__name__)
+        await reply(message, t("report_failed", p.lang))
+        return
     deps.group_modes.put(deps.pseudonym(message.chat_id), args[0])
     await reply(message, t("group_mode", p.lang, mode=args[0]))
 
@@ -289,6 +305,7 @@ class Piece:
     text: str
     links: tuple[str, ...]
     kind: InputKind
+    person: Person  # who sent it, with the language to answer in
 
 
 def hidden_links(message: Message) -> tuple[str, ...]:
@@ -337,42 +354,56 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         await reply(message, t("too_long", p.lang, limit=limit))
         return
 
-    pieces: list[Piece] = []
-    if image_file is not None:
-        max_bytes = deps.settings.telegram.max_image_mb * 1024 * 1024
-        if (image_file.file_size or 0) > max_bytes:
-            await reply(
-                message, t("image_too_large", p.lang, mb=deps.settings.telegram.max_image_mb)
-            )
-            return
-        try:
-            file = await with_retries(lambda: image_file.get_file(), "getFile")
-            data = bytes(await file.download_as_bytearray())
-            if len(data) > max_bytes:
-                await reply(
-                    message, t("image_too_large", p.lang, mb=deps.settings.telegram.max_image_mb)
-                )
-                return
-            read = await deps.images.read(data)
-        except ImageError:
-            await reply(message, t("bad_image", p.lang))
-            return
-        image_text = "\n".join(x for x in (text, read.text, *read.qr) if x)
-        if not image_text.strip():
-            await reply(message, t("no_text_in_image", p.lang))
-            return
-        pieces.append(Piece(message, image_text, links + read.links, "qr" if read.qr else "photo"))
-    else:
+    if message.forward_origin is None:
+        piece = await prepare(deps, p, message, text, links, image_file)
+        if piece is not None:
+            await check_and_answer(deps, p, [piece])
+        return
+    # Forwarded messages usually come in a burst: check them together. The place in the
+    # conversation is taken now, so a screenshot still under OCR keeps its turn.
+    slot = deps.gather.reserve(p.pseudonym)
+    piece = None
+    try:
+        piece = await prepare(deps, p, message, text, links, image_file)
+    finally:
+        deps.gather.fill(slot, piece)
+
+
+async def prepare(
+    deps: Deps,
+    p: Person,
+    message: Message,
+    text: str,
+    links: tuple[str, ...],
+    image_file: PhotoSize | Document | None,
+) -> Piece | None:
+    """The text to check for one message (OCR and QR for images), or None after telling the
+    person what was wrong with it."""
+    if image_file is None:
         if not text.strip() or not any(ch.isalnum() for ch in text):
             await reply(message, t("empty", p.lang))
-            return
-        pieces.append(Piece(message, text, links, kind_of(text, links)))
-
-    if message.forward_origin is not None:
-        # Forwarded messages usually come in a burst: check them together.
-        deps.gather.add(p.pseudonym, pieces[0])
-        return
-    await check_and_answer(deps, p, pieces)
+            return None
+        return Piece(message, text, links, kind_of(text, links), p)
+    max_bytes = deps.settings.telegram.max_image_mb * 1024 * 1024
+    too_large = t("image_too_large", p.lang, mb=deps.settings.telegram.max_image_mb)
+    if (image_file.file_size or 0) > max_bytes:
+        await reply(message, too_large)
+        return None
+    try:
+        file = await with_retries(lambda: image_file.get_file(), "getFile")
+        data = bytes(await file.download_as_bytearray())
+        if len(data) > max_bytes:
+            await reply(message, too_large)
+            return None
+        read = await deps.images.read(data)
+    except ImageError:
+        await reply(message, t("bad_image", p.lang))
+        return None
+    image_text = "\n".join(x for x in (text, read.text, *read.qr) if x)
+    if not image_text.strip():
+        await reply(message, t("no_text_in_image", p.lang))
+        return None
+    return Piece(message, image_text, links + read.links, "qr" if read.qr else "photo", p)
 
 
 async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
@@ -396,14 +427,12 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
 
 async def gathered(deps: Deps, pseudonym: str, pieces: list[Piece]) -> None:
     """Called by the gatherer when a forwarded burst is complete."""
-    first = pieces[-1].message
-    p = deps.prefs.get(pseudonym)
-    lang, region = p if p is not None else (deps.settings.default_language, "CN")
+    last = pieces[-1]
     try:
-        await check_and_answer(deps, Person(pseudonym, lang, region), pieces)  # type: ignore[arg-type]
+        await check_and_answer(deps, last.person, pieces)
     except Exception:
         log.exception("checking a forwarded batch failed")
-        await reply(first, t("error", lang))  # type: ignore[arg-type]
+        await reply(last.message, t("error", last.person.lang))
 
 
 # --- groups ----------------------------------------------------------------------------------
@@ -419,13 +448,11 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     mode = deps.group_modes.get(chat_key)
     if mode is None:
         try:
-            mode = (
-                await get_chat_mode(deps.sessions, chat_key)
-                or deps.settings.telegram.group_default_mode
-            )
-        except Exception:  # noqa: BLE001 - without the database, use the default
+            stored = await asyncio.wait_for(get_chat_mode(deps.sessions, chat_key), DB_READ_TIMEOUT)
+            mode = stored or deps.settings.telegram.group_default_mode
+            deps.group_modes.put(chat_key, mode)
+        except Exception:  # noqa: BLE001 - without the database, use the default (uncached)
             mode = deps.settings.telegram.group_default_mode
-        deps.group_modes.put(chat_key, mode)
     if mode == "off":
         return
     text = message.text or message.caption or ""
@@ -500,24 +527,31 @@ async def on_button(update: Update, context: Ctx) -> None:
         if code in LANGS:
             lang = code
             region = region_for(None, lang, deps.settings.telegram.default_regions)
-            await set_preference(deps.sessions, p.pseudonym, lang=lang, region=region)
+            # Answer and remember in this process first; the database write is best effort.
             deps.prefs.put(p.pseudonym, (lang, region))
             await query.answer(t("lang_set", lang))
             if message is not None:
                 await reply(message, t("lang_set", lang))
+            try:
+                await set_preference(deps.sessions, p.pseudonym, lang=lang, region=region)
+            except Exception as exc:  # noqa: BLE001 - the choice still holds in this process
+                log.warning("language choice not stored: %s", type(exc).__name__)
         return
 
     if data.startswith("fb:"):
         _, vote, ref = data.split(":", 2)
-        await add_feedback(
-            deps.sessions,
-            pseudonym=p.pseudonym,
-            hit_event_id=ref,
-            rule_id=None,
-            rule_version=None,
-            vote="helpful" if vote == "h" else "wrong",
-        )
         await query.answer(t("thanks", p.lang))
+        try:
+            await add_feedback(
+                deps.sessions,
+                pseudonym=p.pseudonym,
+                hit_event_id=ref,
+                rule_id=None,
+                rule_version=None,
+                vote="helpful" if vote == "h" else "wrong",
+            )
+        except Exception as exc:  # noqa: BLE001 - feedback is best effort
+            log.warning("feedback not stored: %s", type(exc).__name__)
         return
 
     if data.startswith("rp:") and message is not None:
@@ -538,14 +572,19 @@ async def on_button(update: Update, context: Ctx) -> None:
             if not text.strip():
                 await query.answer(t("report_gone", p.lang), show_alert=True)
                 return
-            await add_report(
-                deps.sessions,
-                pseudonym=p.pseudonym,
-                text=text,
-                rule_id=None,
-                risk="unknown",
-                lang=p.lang,
-            )
+            try:
+                await add_report(
+                    deps.sessions,
+                    pseudonym=p.pseudonym,
+                    text=text,
+                    rule_id=None,
+                    risk="unknown",
+                    lang=p.lang,
+                )
+            except Exception as exc:  # noqa: BLE001 - say so; the person can try again
+                log.warning("report not stored: %s", type(exc).__name__)
+                await query.answer(t("report_failed", p.lang), show_alert=True)
+                return
             await query.answer(t("report_sent", p.lang))
             await with_retries(
                 lambda: message.edit_reply_markup(

@@ -240,6 +240,11 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "找不到原訊息了，請重新轉傳後再提交。",
         "en": "I can no longer see the original message; forward it again and resend.",
     },
+    "report_failed": {
+        "zh-hans": "暂时没能保存，请稍后再试。",
+        "zh-hant": "暫時沒能儲存，請稍後再試。",
+        "en": "Couldn't save that just now — please try again in a moment.",
+    },
     "thanks": {"zh-hans": "谢谢反馈！", "zh-hant": "謝謝回饋！", "en": "Thanks for the feedback!"},
     "too_long": {
         "zh-hans": "这条消息太长了（超过 {limit} 字）。请只发送可疑的那一段。",

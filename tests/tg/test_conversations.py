@@ -220,3 +220,34 @@ def test_a_failure_inside_still_gets_an_answer(tmp_path: Path) -> None:
             assert "don't pay anything" in reply["text"]
 
     run(go())
+
+
+def test_a_forwarded_conversation_with_a_screenshot_gets_one_reply(tmp_path: Path) -> None:
+    from tests.tg.conftest import render_png
+
+    async def go() -> None:
+        async with running_bot(tmp_path, SENTINEL_TELEGRAM__FLOOD_BURST="3") as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(
+                chat,
+                user,
+                "您好，我是京东客服，您买的商品检测出质量问题，需要给您办理退款。",
+                forwarded=True,
+            )
+            shot = render_png(["我们按订单金额的三倍给您赔偿，", "请您加一下理赔专员的微信。"])
+            r.emu.send_photo(chat, user, shot, forwarded=True)
+            for text in (
+                "好的",
+                "请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
+                "嗯",
+                "然后呢",
+            ):
+                r.emu.send_text(chat, user, text, forwarded=True)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=30)
+            await asyncio.sleep(2.0)
+            sent = r.emu.sent_messages(chat["id"])
+            assert len(sent) == 1, [m["text"][:30] for m in sent]  # no flood notice, no split
+            assert "第 4 步" in sent[0]["text"] and "三倍" in sent[0]["text"]
+
+    run(go())
