@@ -208,6 +208,24 @@ class World:
             content["entities"] = found
         return self._user_message(chat, user, content, forwarded, reply_to)
 
+    def edit_text(self, chat: JSON, user: JSON, message: JSON, text: str) -> JSON:
+        """`user` edits a text message they sent earlier (an ``edited_message`` update)."""
+        chat = self._known_chat(chat)
+        sender = self._known_user(user)
+        stored = self._message(chat["id"], int(message["message_id"]))
+        if stored is None or stored.get("from", {}).get("id") != sender["id"]:
+            raise ValueError("edit_text: the user can only edit their own messages")
+        stored["text"] = text
+        stored["edit_date"] = now()
+        found = detect_entities_or(None, text)
+        if found:
+            stored["entities"] = found
+        else:
+            stored.pop("entities", None)
+        if self._delivered_to_bot(chat, stored):
+            self._enqueue("edited_message", stored)
+        return copy.deepcopy(stored)
+
     def send_photo(
         self,
         chat: JSON,

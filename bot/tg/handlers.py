@@ -441,7 +441,8 @@ async def gathered(deps: Deps, pseudonym: str, pieces: list[Piece]) -> None:
 async def on_group_message(update: Update, context: Ctx) -> None:
     """Watch group chat; speak only on high risk, as a reply, once per message."""
     deps = deps_of(context)
-    message = update.message
+    # Edits count too: "post something harmless, then edit in the scam link" is a known trick.
+    message = update.message or update.edited_message
     if message is None or update.effective_user is None or update.effective_user.is_bot:
         return
     chat_key = deps.pseudonym(message.chat_id)
@@ -656,7 +657,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             groups
             & (filters.TEXT | filters.CAPTION)
             & ~filters.COMMAND
-            & ~filters.UpdateType.EDITED,
+            & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE),
             on_group_message,
         )
     )

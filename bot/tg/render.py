@@ -16,6 +16,7 @@ from bot.tg.i18n import Lang, rule_text, t
 MAX_MESSAGE = 4096
 MAX_QUOTE = 60
 MAX_QUOTES_PER_STAGE = 2
+QUOTE_INDENT = "    "  # quote lines start with this, so they can be dropped first if too long
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,9 @@ def render_verdict(
     for stage in verdict.stages:
         title = escape(rule_text(stage.title_zh, stage.title_en, lang, region))
         quotes = " ".join(_quote(e.text) for e in stage.evidence[:MAX_QUOTES_PER_STAGE] if e.text)
-        stage_lines.append(f"{stage.index + 1}. {title}" + (f"\n    {quotes}" if quotes else ""))
+        stage_lines.append(
+            f"{stage.index + 1}. {title}" + (f"\n{QUOTE_INDENT}{quotes}" if quotes else "")
+        )
     parts.append("\n".join(stage_lines))
 
     if verdict.furthest_stage is not None:
@@ -152,7 +155,7 @@ def _fit(parts: list[str]) -> str:
     if len(text) <= MAX_MESSAGE:
         return text
     parts = [
-        p if "“" not in p else "\n".join(ln for ln in p.split("\n") if "“" not in ln) for p in parts
+        "\n".join(ln for ln in p.split("\n") if not ln.startswith(QUOTE_INDENT)) for p in parts
     ]
     text = "\n\n".join(parts)
     while len(text) > MAX_MESSAGE and len(parts) > 1:

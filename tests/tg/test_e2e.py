@@ -186,3 +186,23 @@ def test_429_and_5xx_still_deliver_exactly_once(tmp_path: Path) -> None:
             assert len(r.emu.sent_messages(chat["id"])) == 1
 
     run(go())
+
+
+def test_a_group_post_edited_into_a_scam_is_caught(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            admin = r.emu.make_user(language_code="zh-hans")
+            group = r.emu.group_chat(title="g")
+            r.emu.add_bot_to_group(group, by=admin)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            poster = r.emu.make_user(language_code="zh-hans")
+            post = r.emu.send_text(group, poster, "大家好，新人报到")
+            await asyncio.sleep(0.5)
+            r.emu.edit_text(group, poster, post, FAKE_CS_ZH)
+            warnings = await r.emu.wait_for_messages(group["id"], count=2, timeout=10)
+            assert warnings[1]["reply_to_message"]["message_id"] == post["message_id"]
+            r.emu.edit_text(group, poster, post, FAKE_CS_ZH + "。")
+            await asyncio.sleep(1.0)
+            assert len(r.emu.sent_messages(group["id"])) == 2  # still once per message
+
+    run(go())
