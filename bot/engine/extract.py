@@ -27,6 +27,7 @@ ENTITY_KINDS = frozenset(
         "apk",
         "lookalike",  # a domain dressed up as a known brand's
         "official_link",  # a link to a known brand's real domain (evidence of a genuine notice)
+        "official_number",  # a known brand's official service number, standing alone
         "phone",
         "phone_virtual",  # mainland virtual-carrier ranges (170/171/162/165/167)
         "phone_intl",  # a number with a country code foreign to the message's language
@@ -132,6 +133,7 @@ _CODE_RE = re.compile(
 _SHORTCODE_RE = re.compile(
     r"(?:text|txt|send|reply|sms)\s+(?:[a-z0-9]+\s+){0,3}to\s+(\d{5,6})(?!\d)"
 )
+_STANDALONE_NUMBER_RE = re.compile(r"(?<![\d.-])\d{5,8}(?![\d.-])")
 _UK_PREMIUM_RE = re.compile(r"(?<!\d)(?:09\d{9}|087\d{8}|0871\d{7}|070\d{8})(?!\d)")
 _CN_VIRTUAL_PREFIXES = ("170", "171", "162", "165", "167")
 
@@ -160,11 +162,16 @@ class Brand:
 class BrandIndex:
     brands: tuple[Brand, ...] = ()
     official: frozenset[str] = field(default_factory=frozenset)
+    numbers: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def build(cls, brands: Iterable[Brand]) -> BrandIndex:
         bl = tuple(brands)
-        return cls(bl, frozenset(d for b in bl for d in b.domains))
+        return cls(
+            bl,
+            frozenset(d for b in bl for d in b.domains),
+            frozenset(n for b in bl for n in b.numbers),
+        )
 
     def lookalike(self, host: str) -> Brand | None:
         """The brand ``host`` imitates, if it names one but is not one of its domains."""
@@ -298,6 +305,10 @@ def extract(text: str, brands: BrandIndex, links: Sequence[str] = ()) -> list[En
     for m in _UK_PREMIUM_RE.finditer(text):
         if not any(e.kind == "phone_premium" and e.start <= m.start() < e.end for e in out):
             out.append(Entity("phone_premium", m.group(0), m.start(), m.end()))
+    if brands.numbers:
+        for m in _STANDALONE_NUMBER_RE.finditer(text):
+            if m.group(0) in brands.numbers:
+                out.append(Entity("official_number", m.group(0), m.start(), m.end()))
     for m in _SHORTCODE_RE.finditer(text):
         out.append(Entity("shortcode", m.group(1), m.start(1), m.end(1)))
     for m in _QQ_RE.finditer(text):

@@ -77,3 +77,8 @@ def test_money_and_codes(engine: Engine) -> None:
     assert len(found["money"]) == 2
     assert "code" in found
     assert "shortcode" in kinds(engine, "Txt WIN to 80086 now")
+
+
+def test_official_service_numbers(engine: Engine) -> None:
+    assert "official_number" in kinds(engine, "如有疑问请致电95588")
+    assert "official_number" not in kinds(engine, "订单号 2095588123")
