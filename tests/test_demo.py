@@ -33,16 +33,16 @@ def test_demo_answers_each_line_and_stores_only_facts(tmp_path: Path) -> None:
     assert "高风险" in out and "冒充快递或电商客服" in out
     assert "[1] 👍 有帮助" in out and "[3] 📨 提交给审核员" in out
     assert "未匹配到已知的诈骗模式" in out
-    assert "识别记录 1 条" in out
+    assert "检查记录 2 条" in out
     assert stat.S_IMODE((tmp_path / "pseudonym.key").stat().st_mode) == 0o600
     with sqlite3.connect(tmp_path / "sentinel.db") as db:
-        rows = db.execute("select family, risk from hits").fetchall()
+        rows = db.execute("select family, risk from hits order by id").fetchall()
         dump = "\n".join(
             str(r)
             for t in ("hits", "user_prefs", "reports", "feedback")
             for r in db.execute(f"select * from {t}")
         )
-    assert rows == [("fake_customer_service", "high")]
+    assert rows == [("fake_customer_service", "high"), (None, "none")]
     assert "abc_12345" not in dump and "快递" not in dump
 
 

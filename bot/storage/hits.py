@@ -63,8 +63,8 @@ def hits_from_verdict(
     input_kind: InputKind,
     now: dt.datetime | None = None,
 ) -> list[HitRecord]:
-    """The records for one check: the shown verdict (if any rule matched) and one per
-    ``testing`` rule that would have fired (counted, never shown)."""
+    """The records for one check: the shown verdict (risk ``none`` too: every check counts)
+    and one per ``testing`` rule that would have fired (counted, never shown)."""
     now = now or utcnow()
 
     def record(
@@ -89,8 +89,25 @@ def hits_from_verdict(
     out: list[HitRecord] = []
     if verdict.rule is not None and verdict.risk != "none":
         furthest = verdict.furthest_stage.id if verdict.furthest_stage else None
+        stages = tuple(s.id for s in verdict.stages)
+        out.append(record(verdict.rule, verdict.risk, stages, furthest, False))
+    else:
+        # Every check leaves a record, so the digest can say how many checks there were.
         out.append(
-            record(verdict.rule, verdict.risk, tuple(s.id for s in verdict.stages), furthest, False)
+            HitRecord(
+                created_at=now,
+                rule_id=None,
+                rule_version=None,
+                family=None,
+                stages=(),
+                furthest_stage=None,
+                risk="none",
+                lang=lang,
+                chat_type=chat_type,
+                input_kind=input_kind,
+                user_pseudonym=user_pseudonym,
+                domains=verdict.domains,
+            )
         )
     out.extend(record(s.rule, s.risk, (), None, True) for s in verdict.shadow)
     return out

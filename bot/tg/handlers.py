@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -323,18 +322,35 @@ def kind_of(text: str, links: tuple[str, ...]) -> InputKind:
 async def on_private_message(update: Update, context: Ctx) -> None:
     deps = deps_of(context)
     message = update.message
-    if message is None:
+    if message is None or update.effective_user is None:
         return
+    if message.forward_origin is None:
+        piece = await read_message(deps, update, message)
+        if piece is not None:
+            await check_and_answer(deps, piece.person, [piece])
+        return
+    # Forwarded messages usually come in a burst: check them together. The place in the
+    # conversation is taken before anything is awaited, so a message whose preparation is
+    # slow (a screenshot under OCR, a slow database read) keeps its turn.
+    slot = deps.gather.reserve(deps.pseudonym(update.effective_user.id))
+    piece = None
+    try:
+        piece = await read_message(deps, update, message)
+    finally:
+        deps.gather.fill(slot, piece)
+
+
+async def read_message(deps: Deps, update: Update, message: Message) -> Piece | None:
+    """What to check in one private message, or None after a specific answer about why it
+    cannot be checked (a sticker, a voice note, a file that is not an image, too long...)."""
     p = await person(update, deps)
     limit = deps.settings.engine.max_text_chars
-
     if message.sticker is not None:
         await reply(message, t("sticker", p.lang))
-        return
+        return None
     if message.voice or message.audio or message.video_note or message.video:
         await reply(message, t("voice", p.lang))
-        return
-
+        return None
     text = message.text or message.caption or ""
     links = hidden_links(message)
     image_file: PhotoSize | Document | None = None
@@ -344,29 +360,15 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         mime = message.document.mime_type or ""
         if not mime.startswith("image/"):
             await reply(message, t("not_image", p.lang))
-            return
+            return None
         image_file = message.document
     elif not message.text and not message.caption:
         await reply(message, t("unsupported", p.lang))
-        return
-
+        return None
     if len(text) > limit:
         await reply(message, t("too_long", p.lang, limit=limit))
-        return
-
-    if message.forward_origin is None:
-        piece = await prepare(deps, p, message, text, links, image_file)
-        if piece is not None:
-            await check_and_answer(deps, p, [piece])
-        return
-    # Forwarded messages usually come in a burst: check them together. The place in the
-    # conversation is taken now, so a screenshot still under OCR keeps its turn.
-    slot = deps.gather.reserve(p.pseudonym)
-    piece = None
-    try:
-        piece = await prepare(deps, p, message, text, links, image_file)
-    finally:
-        deps.gather.fill(slot, piece)
+        return None
+    return await prepare(deps, p, message, text, links, image_file)
 
 
 async def prepare(
@@ -420,7 +422,7 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
         input_kind=kind,
     )
     deps.writer.record(records)
-    ref = records[0].event_id if records and not records[0].shadow else str(uuid.uuid4())
+    ref = records[0].event_id
     rendered: Reply = render_verdict(verdict, p.lang, p.region, hotline(deps, p.region), ref)
     await reply(pieces[-1].message, rendered.html, rendered.buttons)
 

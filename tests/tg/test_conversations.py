@@ -41,13 +41,13 @@ def test_mydata_and_forget(tmp_path: Path) -> None:
             await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
             r.emu.send_text(chat, user, "/mydata")
             msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=10)
-            assert "识别记录 1 条" in msgs[1]["text"]
+            assert "检查记录 1 条" in msgs[1]["text"]
             r.emu.send_text(chat, user, "/forget")
             msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=10)
             assert "已删除" in msgs[2]["text"]
             r.emu.send_text(chat, user, "/mydata")
             msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=10)
-            assert "识别记录 0 条" in msgs[3]["text"]
+            assert "检查记录 0 条" in msgs[3]["text"]
 
     run(go())
 

@@ -162,7 +162,7 @@ def test_groups_warn_once_on_scams_and_stay_quiet_otherwise(tmp_path: Path) -> N
                     group, members[i % 5], chatter[i % len(chatter)] + ("" if i < 12 else f" {i}")
                 )
             scam = r.emu.send_text(group, members[0], FAKE_CS_ZH)
-            warnings = await r.emu.wait_for_messages(group["id"], count=2, timeout=20)
+            warnings = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
             await asyncio.sleep(1.0)
             sent = r.emu.sent_messages(group["id"])
             assert len(sent) == 2, [m["text"][:40] for m in sent]
