@@ -115,12 +115,23 @@ def synthetic_source(base: RuleSource, patterns: int = 10_000, seed: int = 7) ->
     return RuleSource(tuple(rules), base.signals, base.brands)
 
 
+def _naive_compile(pattern: str) -> Any:
+    """``re`` where it can read the pattern; RE2-only syntax (``\\p{Han}``) falls back to RE2,
+    still tried one pattern at a time."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        import re2
+
+        return re2.compile(pattern)
+
+
 class NaiveScanner:
     """What one would write without an automaton: every pattern tried on every message."""
 
     def __init__(self, source: RuleSource) -> None:
         self.phrases: list[str] = []
-        self.regexes: list[re.Pattern[str]] = []
+        self.regexes: list[Any] = []
         for rule in source.rules:
             sigs = [s for st in rule.stages for s in st.signals] + list(rule.negatives)
             for s in sigs:
@@ -128,7 +139,7 @@ class NaiveScanner:
                 item = shared or s
                 self.phrases.extend(p.lower() for p in item.phrases)
                 self.phrases.extend(p.lower() for p in item.fuzzy)
-                self.regexes.extend(re.compile(p) for p in item.regex)
+                self.regexes.extend(_naive_compile(p) for p in item.regex)
 
     def scan(self, text: str) -> int:
         t = normalize(text).text

@@ -260,6 +260,47 @@ def cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_digest_preview(args: argparse.Namespace) -> int:
+    import asyncio
+    import re
+    import tempfile
+    from html import unescape
+    from zoneinfo import ZoneInfo
+
+    from bot.digest.build import build_digest
+    from bot.digest.sample import fill_sample
+    from bot.digest.stats import week_id
+    from bot.storage import database, upgrade
+
+    settings = _settings(args)
+    engine = Engine.from_dir(settings.engine.rules_dir)
+    lang = {"zh": "zh-hans", "zh-hant": "zh-hant", "en": "en"}[args.lang]
+    tz = ZoneInfo(settings.digest.timezone)
+    week = args.week or week_id(__import__("datetime").datetime.now(ZoneInfo("UTC")), tz)
+    if not re.fullmatch(r"\d{4}-W\d{2}", week):
+        print(f"--week must look like 2026-W47, not {week!r}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def go(url: str) -> tuple[str, bytes]:
+        await upgrade(url)
+        async with database(url) as sessions:
+            if args.sample:
+                await fill_sample(sessions, week, tz)
+            digest = await build_digest(sessions, settings.digest, lang, engine, week=week)  # type: ignore[arg-type]
+            return digest.html, digest.chart_png
+
+    if args.sample:
+        with tempfile.TemporaryDirectory() as tmp:
+            html, png = asyncio.run(go(f"sqlite+aiosqlite:///{tmp}/sample.db"))
+    else:
+        html, png = asyncio.run(go(settings.database_url_value))
+    print(unescape(re.sub(r"<[^>]+>", "", html)))
+    if args.out:
+        Path(args.out).write_bytes(png)
+        print(f"\nchart written to {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -335,6 +376,29 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("revision", help="target revision, e.g. base")
     dbsub.add_parser("purge", help="delete hits and reports past their retention now")
     db.set_defaults(func=cmd_db)
+
+    dg = sub.add_parser(
+        "digest",
+        help="the weekly digest",
+        description="Work with the weekly digest of rising scam types.",
+    )
+    dgsub = dg.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
+    pv = dgsub.add_parser(
+        "preview",
+        help="render a week's digest (text and chart) from the command line",
+        description="Render the digest subscribers would get for a week: the text is printed, "
+        "the chart written with --out. --sample fills a throwaway database with eight weeks "
+        "of generated hits, to see a digest before there is any traffic.",
+    )
+    pv.add_argument("--week", help="ISO week such as 2026-W47 (default: this week)")
+    pv.add_argument(
+        "--lang", choices=["zh", "zh-hant", "en"], default="zh", help="language (default zh)"
+    )
+    pv.add_argument("--out", metavar="FILE.png", help="write the chart to this file")
+    pv.add_argument(
+        "--sample", action="store_true", help="use generated data in a throwaway database"
+    )
+    pv.set_defaults(func=cmd_digest_preview)
 
     d = sub.add_parser(
         "demo",

@@ -72,6 +72,36 @@ class TelegramSettings(_Section):
     purge_time_utc: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+class SeasonalNote(_Section):
+    """A line added to digests between two dates (month-day, inclusive), e.g. a festival."""
+
+    start: str = Field(pattern=r"^\d{2}-\d{2}$")
+    end: str = Field(pattern=r"^\d{2}-\d{2}$")
+    zh: str
+    en: str
+
+
+class DigestSettings(_Section):
+    # Subscribers get the digest at this local time; the week is an ISO week in this zone.
+    timezone: str = "Asia/Shanghai"
+    weekday: int = Field(default=1, ge=1, le=7)  # ISO: 1 = Monday
+    time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Families with fewer hits than this in a week are merged into "other".
+    min_family_hits: int = Field(default=5, ge=1, le=1000)
+    seasonal: list[SeasonalNote] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+
 class Settings(_Section):
     mode: Literal["demo", "production"] = "demo"
     data_dir: Path = Path("data")
@@ -80,6 +110,7 @@ class Settings(_Section):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     hotlines: dict[str, str] = Field(default_factory=dict)
     # Secrets: environment only.
     bot_token: SecretStr | None = None

@@ -36,7 +36,7 @@ from bot.tg.media import ImageReader
 
 log = logging.getLogger(__name__)
 
-PRIVATE_COMMANDS = ("start", "help", "lang", "privacy", "mydata", "forget")
+PRIVATE_COMMANDS = ("start", "help", "digest", "lang", "privacy", "mydata", "forget")
 GROUP_COMMANDS = ("help",)
 ADMIN_COMMANDS = ("help", "sentinel")
 

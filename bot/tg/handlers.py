@@ -39,6 +39,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.digest.build import build_digest
 from bot.engine import Verdict
 from bot.storage import hits_from_verdict
 from bot.storage.hits import InputKind
@@ -263,6 +264,21 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
     deleted = await forget(deps.sessions, p.pseudonym)
     deps.prefs.drop(p.pseudonym)
     await reply(update.message, t("forget_done", p.lang, total=sum(deleted.values()) + waiting))
+
+
+async def cmd_digest(update: Update, context: Ctx) -> None:
+    """This week's digest now: the text, then the chart."""
+    deps = deps_of(context)
+    p = await person(update, deps)
+    message = update.message
+    assert message is not None
+    await deps.writer.flush()
+    digest = await build_digest(deps.sessions, deps.settings.digest, p.lang, deps.engine())
+    await reply(message, digest.html)
+    await with_retries(
+        lambda: message.get_bot().send_photo(message.chat_id, photo=digest.chart_png),
+        "sendPhoto",
+    )
 
 
 async def cmd_sentinel(update: Update, context: Ctx) -> None:
@@ -645,6 +661,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("lang", cmd_lang),
         ("mydata", cmd_mydata),
         ("forget", cmd_forget),
+        ("digest", cmd_digest),
     ):
         app.add_handler(CommandHandler(name, fn, filters=private))
     app.add_handler(CommandHandler("help", cmd_help, filters=groups))

@@ -8,13 +8,9 @@ below are written by hand, not converted, so they read naturally.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Literal
+from bot.lang import LANGS, Lang, rule_text
 
-import opencc
-
-Lang = Literal["zh-hans", "zh-hant", "en"]
-LANGS: tuple[Lang, ...] = ("zh-hans", "zh-hant", "en")
+__all__ = ["LANGS", "Lang", "language_for", "region_for", "rule_text", "t"]
 
 _REGION_BY_CODE = {
     "zh-tw": "TW",
@@ -53,25 +49,6 @@ def region_for(code: str | None, lang: Lang, default_by_lang: dict[str, str]) ->
     return default_by_lang.get(lang, "CN")
 
 
-@lru_cache(maxsize=2)
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
-
-
-@lru_cache(maxsize=4096)
-def _to_traditional(text: str, region: str) -> str:
-    return str(_converter("s2hk" if region == "HK" else "s2twp").convert(text))
-
-
-def rule_text(zh: str, en: str, lang: Lang, region: str = "TW") -> str:
-    """A rule's text (title, stage, advice) in the reader's language."""
-    if lang == "en":
-        return en
-    if lang == "zh-hant":
-        return _to_traditional(zh, region)
-    return zh
-
-
 T: dict[str, dict[Lang, str]] = {
     "start": {
         "zh-hans": (
@@ -101,20 +78,20 @@ T: dict[str, dict[Lang, str]] = {
     "help": {
         "zh-hans": (
             "怎么用：\n• 转发可疑消息给我（可以一次转发几条，我会一起分析）\n• 发送聊天截图或含二维码的图片\n"
-            "• 直接粘贴文字或链接\n\n命令：/lang 语言　/privacy 隐私　/mydata 我的数据　/forget 删除我的数据\n\n"
+            "• 直接粘贴文字或链接\n\n命令：/digest 本周反诈速报　/lang 语言　/privacy 隐私　/mydata 我的数据　/forget 删除我的数据\n\n"
             "在群里：把我加进群，我只在发现<b>高风险</b>诈骗时回复那条消息。群管理员可用 "
             "/sentinel quiet（静音提醒）或 /sentinel off（关闭）。"
         ),
         "zh-hant": (
             "怎麼用：\n• 把可疑訊息轉傳給我（可以一次轉傳好幾則，我會一起分析）\n• 傳送對話截圖或含 QR Code 的圖片\n"
-            "• 直接貼上文字或連結\n\n指令：/lang 語言　/privacy 隱私　/mydata 我的資料　/forget 刪除我的資料\n\n"
+            "• 直接貼上文字或連結\n\n指令：/digest 本週防詐快報　/lang 語言　/privacy 隱私　/mydata 我的資料　/forget 刪除我的資料\n\n"
             "在群組裡：把我加進群組，我只會在發現<b>高風險</b>詐騙時回覆那則訊息。群組管理員可以用 "
             "/sentinel quiet（靜音提醒）或 /sentinel off（關閉）。"
         ),
         "en": (
             "How to use me:\n• Forward a suspicious message (several at once is fine — I'll read them "
             "together)\n• Send a screenshot or a picture with a QR code\n• Or paste the text or link\n\n"
-            "Commands: /lang language · /privacy · /mydata · /forget\n\n"
+            "Commands: /digest this week's scam report · /lang language · /privacy · /mydata · /forget\n\n"
             "In groups: add me and I reply only to <b>high-risk</b> scam posts. Group admins can use "
             "/sentinel quiet (silent notices) or /sentinel off."
         ),
@@ -336,6 +313,11 @@ T: dict[str, dict[Lang, str]] = {
 COMMANDS: dict[str, dict[Lang, str]] = {
     "start": {"zh-hans": "开始使用", "zh-hant": "開始使用", "en": "What I do"},
     "help": {"zh-hans": "怎么用", "zh-hant": "怎麼用", "en": "How to use me"},
+    "digest": {
+        "zh-hans": "本周反诈速报",
+        "zh-hant": "本週防詐快報",
+        "en": "This week's scam report",
+    },
     "lang": {"zh-hans": "切换语言", "zh-hant": "切換語言", "en": "Change language"},
     "privacy": {"zh-hans": "我保存什么", "zh-hant": "我保存什麼", "en": "What I keep"},
     "mydata": {"zh-hans": "查看我的数据", "zh-hant": "查看我的資料", "en": "Show my data"},

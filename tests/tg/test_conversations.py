@@ -251,3 +251,18 @@ def test_a_forwarded_conversation_with_a_screenshot_gets_one_reply(tmp_path: Pat
             assert "第 4 步" in sent[0]["text"] and "三倍" in sent[0]["text"]
 
     run(go())
+
+
+def test_digest_command_sends_text_and_chart(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, FAKE_CS_ZH)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            r.emu.send_text(chat, user, "/digest")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=30)
+            assert "messages were checked this week" in msgs[1]["text"]
+            assert "photo" in msgs[2]
+
+    run(go())

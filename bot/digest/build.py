@@ -1,0 +1,59 @@
+"""Assemble one week's digest: statistics, text in the reader's language, the chart.
+
+Owns: choosing the week (the current one in the digest's time zone unless given) and the
+seasonal line, so the bot's /digest, the broadcast and the command-line preview say the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.digest.render import render_chart, render_text
+from bot.digest.stats import WeekStats, share_history, week_id, weekly_stats
+from bot.engine import Engine
+from bot.lang import Lang, rule_text
+from bot.settings import DigestSettings
+
+
+@dataclass(frozen=True)
+class Digest:
+    stats: WeekStats
+    html: str
+    chart_png: bytes
+
+
+def seasonal_line(settings: DigestSettings, moment: dt.datetime, lang: Lang) -> str | None:
+    local = moment.astimezone(ZoneInfo(settings.timezone))
+    today = local.strftime("%m-%d")
+    for note in settings.seasonal:
+        inside = (
+            note.start <= today <= note.end
+            if note.start <= note.end
+            else (today >= note.start or today <= note.end)
+        )
+        if inside:
+            return rule_text(note.zh, note.en, lang)
+    return None
+
+
+async def build_digest(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: DigestSettings,
+    lang: Lang,
+    engine: Engine | None,
+    *,
+    week: str | None = None,
+    now: dt.datetime | None = None,
+) -> Digest:
+    tz = ZoneInfo(settings.timezone)
+    now = now or dt.datetime.now(dt.UTC)
+    week = week or week_id(now, tz)
+    stats = await weekly_stats(sessions, week, tz, settings.min_family_hits)
+    history = await share_history(sessions, week, tz)
+    html = render_text(stats, lang, engine, seasonal_line(settings, now, lang))
+    chart = render_chart(history, lang, settings.min_family_hits)
+    return Digest(stats, html, chart)
