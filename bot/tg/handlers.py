@@ -261,7 +261,12 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
     assert update.message is not None
     deps.gather.drop(p.pseudonym)
     waiting = await deps.writer.discard(p.pseudonym)
-    deleted = await forget(deps.sessions, p.pseudonym)
+    try:
+        deleted = await forget(deps.sessions, p.pseudonym)
+    except Exception as exc:  # noqa: BLE001 - say it did not happen, so they can try again
+        log.warning("forget failed: %s", type(exc).__name__)
+        await reply(update.message, t("report_failed", p.lang))
+        return
     deps.prefs.drop(p.pseudonym)
     await reply(update.message, t("forget_done", p.lang, total=sum(deleted.values()) + waiting))
 

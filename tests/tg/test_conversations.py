@@ -266,3 +266,28 @@ def test_digest_command_sends_text_and_chart(tmp_path: Path) -> None:
             assert "photo" in msgs[2]
 
     run(go())
+
+
+def test_a_database_outage_never_costs_a_warning(tmp_path: Path) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.storage.db import session_factory
+
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            gone = create_async_engine("sqlite+aiosqlite:////proc/no-such-dir/x.db")
+            good_sessions = r.deps.sessions
+            r.deps.sessions = session_factory(gone)
+            r.deps.writer.sessions = session_factory(gone)
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, FAKE_CS_ZH)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            assert "高风险" in reply["text"]
+            assert r.deps.writer.pending >= 1  # the hit waits for the database
+            r.deps.sessions = good_sessions
+            r.deps.writer.sessions = good_sessions
+            assert await r.deps.writer.flush()
+            await gone.dispose()
+
+    run(go())
