@@ -269,7 +269,12 @@ class Engine:
         # A bare link, number or amount never decides a verdict: the words must reach the
         # lowest threshold on their own before entities may add to the score.
         # One keyword is never enough: at least ``min_signals`` distinct clues in words.
-        if textual_count >= rule.min_signals and textual >= th.low and textual + neg >= th.low:
+        if (
+            textual_count >= rule.min_signals
+            and len(stages) >= rule.min_stages
+            and textual >= th.low
+            and textual + neg >= th.low
+        ):
             if score >= th.high and len(stages) >= 2:
                 risk = "high"
             elif score >= th.medium:

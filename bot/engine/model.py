@@ -113,6 +113,8 @@ class Rule(Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     # How many distinct textual signals must fire before the rule may give any risk.
     min_signals: int = Field(default=2, ge=1, le=10)
+    # How many distinct stages must show signals before the rule may give any risk.
+    min_stages: int = Field(default=1, ge=1, le=10)
     stages: list[Stage] = Field(min_length=1)
     negatives: list[Signal] = Field(default_factory=list)
     advice: TextList

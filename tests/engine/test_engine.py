@@ -99,3 +99,10 @@ def test_json_contract(rule_dir: RuleDir) -> None:
     assert data["advice"] == ["挂断电话。"]
     none = engine.check("明天见").to_json("en")
     assert none["risk"] == "none" and none["rule"] is None and none["evidence"] == []
+
+
+def test_min_stages_needs_signals_in_several_stages(rule_dir: RuleDir) -> None:
+    text = mini_rule("staged").replace("negatives:", "min_stages: 3\nnegatives:")
+    engine = Engine.from_dir(rule_dir(staged=text))
+    assert engine.check("您的包裹丢失了，三倍理赔").risk == "none"  # two stages only
+    assert engine.check("您的包裹丢失了，三倍理赔，请加微信").risk != "none"
