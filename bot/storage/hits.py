@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine import Verdict
@@ -135,11 +136,21 @@ async def insert_hits(session: AsyncSession, records: Sequence[HitRecord]) -> No
     await session.execute(stmt, _rows(records))
 
 
+def _transient(exc: BaseException) -> bool:
+    """Connection trouble (retry later) rather than a record the database refuses."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return not isinstance(exc, StatementError | ValueError | TypeError)
+
+
 @dataclass
 class WriterStats:
     queued: int = 0
     written: int = 0
     dropped: int = 0
+    rejected: int = 0
     failures: int = 0
     healthy: bool = True
 
@@ -212,6 +223,11 @@ class HitWriter:
                     async with self.sessions() as session, session.begin():
                         await insert_hits(session, batch)
                 except Exception as exc:  # noqa: BLE001 - any database fault: keep and retry
+                    if not _transient(exc):
+                        # One bad record must not block every later one: write them one by
+                        # one and set aside (log, count) those the database refuses.
+                        await self._write_one_by_one(batch)
+                        continue
                     self._queue.extendleft(reversed(batch))
                     self.stats.failures += 1
                     if self.stats.healthy:
@@ -229,6 +245,21 @@ class HitWriter:
                 self.stats.healthy = True
             self.stats.queued = 0
             return True
+
+    async def _write_one_by_one(self, batch: list[HitRecord]) -> None:
+        for item in batch:
+            try:
+                async with self.sessions() as session, session.begin():
+                    await insert_hits(session, [item])
+                self.stats.written += 1
+            except Exception as exc:  # noqa: BLE001 - classify, then keep or set aside
+                if _transient(exc):
+                    self._queue.appendleft(item)
+                    return
+                self.stats.rejected += 1
+                log.error(
+                    "a hit record was refused by the database and set aside: %s", type(exc).__name__
+                )
 
     async def run(self) -> None:
         """Background loop: flush on new records or every interval; after a failure, wait the

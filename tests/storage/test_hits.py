@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 
@@ -172,3 +173,18 @@ def test_forgetting_during_a_write_loses_no_one_elses_hits(db_url: str) -> None:
     rows = asyncio.run(go())
     others = [r.user_pseudonym for r in rows if r.user_pseudonym != f"{1:064x}"]
     assert others == [f"{i:064x}" for i in (2, 3, 4, 5)]
+
+
+def test_a_record_the_database_refuses_does_not_block_the_others(db_url: str) -> None:
+    async def go() -> tuple[list[Hit], HitWriter]:
+        engine = make_engine(db_url)
+        writer = HitWriter(session_factory(engine), batch_size=10)
+        bad = dataclasses.replace(record(2), created_at=dt.datetime(2026, 11, 20, 12, 0))  # naive
+        writer.record([record(1), bad, record(3)])
+        assert await writer.flush()
+        await engine.dispose()
+        return await stored(db_url), writer
+
+    rows, writer = asyncio.run(go())
+    assert [r.user_pseudonym for r in rows] == [f"{1:064x}", f"{3:064x}"]
+    assert writer.stats.rejected == 1 and writer.pending == 0
