@@ -54,7 +54,7 @@ from bot.storage.queries import (
     set_preference,
 )
 from bot.tg.deps import Deps, deps_of
-from bot.tg.i18n import LANG_LABELS, LANGS, Lang, language_for, region_for, t
+from bot.tg.i18n import LANG_LABELS, LANGS, Lang, language_for, language_of_text, region_for, t
 from bot.tg.media import ImageError
 from bot.tg.render import (
     Button,
@@ -501,12 +501,13 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     if key in deps.answered:
         return
     deps.answered.put(key, True)
-    region = region_for(
-        update.effective_user.language_code, lang, deps.settings.telegram.default_regions
-    )
+    # The warning is for the group, in the language of the post itself: the poster's own
+    # Telegram language may be the scammer's.
+    group_lang = language_of_text(text, lang)
+    region = region_for(None, group_lang, deps.settings.telegram.default_regions)
     await reply(
         message,
-        render_group_warning(verdict, lang, region, hotline(deps, region)),
+        render_group_warning(verdict, group_lang, region, hotline(deps, region)),
         quiet=mode == "quiet",
     )
 

@@ -8,9 +8,13 @@ below are written by hand, not converted, so they read naturally.
 
 from __future__ import annotations
 
+import opencc
+
 from bot.lang import LANGS, Lang, rule_text
 
-__all__ = ["LANGS", "Lang", "language_for", "region_for", "rule_text", "t"]
+_T2S = opencc.OpenCC("t2s")
+
+__all__ = ["LANGS", "Lang", "language_for", "language_of_text", "region_for", "rule_text", "t"]
 
 _REGION_BY_CODE = {
     "zh-tw": "TW",
@@ -40,6 +44,19 @@ def language_for(code: str | None, default: Lang) -> Lang:
     if c.startswith("en"):
         return "en"
     return default
+
+
+def language_of_text(text: str, fallback: Lang) -> Lang:
+    """The language a message is written in: Chinese (Traditional if OpenCC would change it)
+    when a fifth of its letters are Chinese characters, English when it is mostly Latin."""
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    letters = sum(1 for c in text if c.isalpha())
+    if letters == 0:
+        return fallback
+    if len(han) * 5 >= letters:
+        joined = "".join(han)
+        return "zh-hant" if _T2S.convert(joined) != joined else "zh-hans"
+    return "en" if text.isascii() or len(han) == 0 else fallback
 
 
 def region_for(code: str | None, lang: Lang, default_by_lang: dict[str, str]) -> str:

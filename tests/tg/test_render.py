@@ -64,3 +64,12 @@ def test_nothing_matched_never_says_safe() -> None:
         html = render_verdict(verdict, lang, "CN", "96110", "ref").html
         assert "safe" not in html.lower() and "安全" not in html
         assert "96110" in html
+
+
+def test_group_warnings_speak_the_language_of_the_post() -> None:
+    from bot.tg.i18n import language_of_text
+
+    assert language_of_text("您好，我是快递理赔专员，您的包裹丢失了", "en") == "zh-hans"
+    assert language_of_text("您好，我是快遞理賠專員，您的包裹遺失了", "en") == "zh-hant"
+    assert language_of_text("Your parcel is held, pay the fee", "zh-hans") == "en"
+    assert language_of_text("12345 !!!", "zh-hant") == "zh-hant"
