@@ -21,24 +21,39 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
+from telegram.constants import ParseMode
+from telegram.error import Forbidden
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from bot.digest.broadcast import Blocked, broadcast
+from bot.digest.build import Digest
 from bot.engine import Engine
-from bot.privacy import Pseudonymizer, load_or_create_key
+from bot.privacy import Pseudonymizer, Sealer, load_or_create_key
 from bot.settings import Settings
 from bot.storage import HitWriter, make_engine, redact_url, session_factory, upgrade
 from bot.storage.queries import purge_expired
 from bot.tg.deps import Deps, attach, deps_of
 from bot.tg.flow import FloodLimiter, Gatherer
-from bot.tg.handlers import gathered, register
+from bot.tg.handlers import gathered, register, with_retries
 from bot.tg.i18n import COMMANDS, Lang
 from bot.tg.media import ImageReader
 
 log = logging.getLogger(__name__)
 
-PRIVATE_COMMANDS = ("start", "help", "digest", "lang", "privacy", "mydata", "forget")
+PRIVATE_COMMANDS = (
+    "start",
+    "help",
+    "digest",
+    "subscribe",
+    "unsubscribe",
+    "lang",
+    "privacy",
+    "mydata",
+    "forget",
+)
 GROUP_COMMANDS = ("help",)
-ADMIN_COMMANDS = ("help", "sentinel")
+ADMIN_COMMANDS = ("help", "subscribe", "unsubscribe", "sentinel")
+DIGEST_CHECK_SECONDS = 300
 
 
 def _commands(names: tuple[str, ...], lang: Lang) -> list[BotCommand]:
@@ -56,6 +71,26 @@ async def set_commands(app: Application[Any, Any, Any, Any, Any, Any], default: 
         await bot.set_my_commands(_commands(names, default), scope=scope)
         await bot.set_my_commands(_commands(names, "zh-hans"), scope=scope, language_code="zh")
         await bot.set_my_commands(_commands(names, "en"), scope=scope, language_code="en")
+
+
+async def _digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every few minutes: send the digests that are due (each at most once a week)."""
+    deps = deps_of(context)
+    bot = context.bot
+
+    async def send(chat_id: int, digest: Digest) -> None:
+        try:
+            await with_retries(
+                lambda: bot.send_message(chat_id, digest.html, parse_mode=ParseMode.HTML), "digest"
+            )
+            await with_retries(
+                lambda: bot.send_photo(chat_id, photo=digest.chart_png), "digest chart"
+            )
+        except Forbidden as exc:
+            raise Blocked from exc
+
+    await deps.writer.flush()
+    await broadcast(deps.sessions, deps.settings.digest, deps.engine(), deps.sealer, send)
 
 
 async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -128,6 +163,9 @@ def build_application(
         if app.job_queue is not None:
             hh, mm = (int(x) for x in tg.purge_time_utc.split(":"))
             app.job_queue.run_daily(_purge, time=dt.time(hh, mm, tzinfo=dt.UTC), name="retention")
+            app.job_queue.run_repeating(
+                _digest, interval=DIGEST_CHECK_SECONDS, first=60, name="digest"
+            )
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         for task in deps_of(app).background:
@@ -158,6 +196,7 @@ def build_application(
         settings=settings,
         engine=lambda: engine,
         pseudonym=Pseudonymizer(key),
+        sealer=Sealer(key),
         sessions=sessions,
         writer=writer,
         images=ImageReader(tg.ocr_workers),

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine import Engine
-from bot.privacy import Pseudonymizer
+from bot.privacy import Pseudonymizer, Sealer
 from bot.settings import Settings
 from bot.storage import HitWriter
 from bot.tg.flow import FloodLimiter, Gatherer
@@ -56,6 +56,7 @@ class Deps:
     settings: Settings
     engine: Callable[[], Engine]  # the rules in force now (moderators may change them)
     pseudonym: Pseudonymizer
+    sealer: Sealer
     sessions: async_sessionmaker[AsyncSession]
     writer: HitWriter
     images: ImageReader

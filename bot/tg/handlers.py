@@ -52,9 +52,20 @@ from bot.storage.queries import (
     my_data,
     set_chat_mode,
     set_preference,
+    subscribe,
+    unsubscribe,
 )
 from bot.tg.deps import Deps, deps_of
-from bot.tg.i18n import LANG_LABELS, LANGS, Lang, language_for, language_of_text, region_for, t
+from bot.tg.i18n import (
+    LANG_LABELS,
+    LANGS,
+    WEEKDAYS,
+    Lang,
+    language_for,
+    language_of_text,
+    region_for,
+    t,
+)
 from bot.tg.media import ImageError
 from bot.tg.render import (
     Button,
@@ -283,6 +294,62 @@ async def cmd_digest(update: Update, context: Ctx) -> None:
     await with_retries(
         lambda: message.get_bot().send_photo(message.chat_id, photo=digest.chart_png),
         "sendPhoto",
+    )
+
+
+async def is_group_admin(message: Message, user_id: int) -> bool:
+    member = await with_retries(
+        lambda: message.get_bot().get_chat_member(message.chat_id, user_id), "getChatMember"
+    )
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def cmd_subscribe(update: Update, context: Ctx) -> None:
+    await subscription(update, context, on=True)
+
+
+async def cmd_unsubscribe(update: Update, context: Ctx) -> None:
+    await subscription(update, context, on=False)
+
+
+async def subscription(update: Update, context: Ctx, *, on: bool) -> None:
+    """Weekly digest for this chat; in groups only admins may subscribe or unsubscribe."""
+    deps = deps_of(context)
+    p = await person(update, deps)
+    message = update.message
+    assert message is not None and update.effective_user is not None
+    if message.chat.type != ChatType.PRIVATE and not await is_group_admin(
+        message, update.effective_user.id
+    ):
+        await reply(message, t("admins_only", p.lang))
+        return
+    chat_key = deps.pseudonym(message.chat_id)
+    try:
+        if not on:
+            await unsubscribe(deps.sessions, chat_key)
+            await reply(message, t("unsubscribed", p.lang))
+            return
+        await subscribe(
+            deps.sessions,
+            chat_pseudonym=chat_key,
+            chat_sealed=deps.sealer.seal(message.chat_id),
+            chat_type=message.chat.type,
+            lang=p.lang,
+            timezone=deps.settings.digest.timezone,
+        )
+    except Exception as exc:  # noqa: BLE001 - tell them it did not take effect
+        log.warning("subscription not stored: %s", type(exc).__name__)
+        await reply(message, t("report_failed", p.lang))
+        return
+    await reply(
+        message,
+        t(
+            "subscribed",
+            p.lang,
+            day=WEEKDAYS[p.lang][deps.settings.digest.weekday - 1],
+            time=deps.settings.digest.time,
+            zone=deps.settings.digest.timezone,
+        ),
     )
 
 
@@ -671,6 +738,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     ):
         app.add_handler(CommandHandler(name, fn, filters=private))
     app.add_handler(CommandHandler("help", cmd_help, filters=groups))
+    app.add_handler(CommandHandler("subscribe", cmd_subscribe))
+    app.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))
     app.add_handler(CommandHandler("sentinel", cmd_sentinel, filters=groups))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

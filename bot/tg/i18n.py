@@ -14,7 +14,16 @@ from bot.lang import LANGS, Lang, rule_text
 
 _T2S = opencc.OpenCC("t2s")
 
-__all__ = ["LANGS", "Lang", "language_for", "language_of_text", "region_for", "rule_text", "t"]
+__all__ = [
+    "LANGS",
+    "WEEKDAYS",
+    "Lang",
+    "language_for",
+    "language_of_text",
+    "region_for",
+    "rule_text",
+    "t",
+]
 
 _REGION_BY_CODE = {
     "zh-tw": "TW",
@@ -234,6 +243,16 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "找不到原訊息了，請重新轉傳後再提交。",
         "en": "I can no longer see the original message; forward it again and resend.",
     },
+    "subscribed": {
+        "zh-hans": "✅ 已订阅每周反诈速报：每{day} {time}（{zone}）发送。/unsubscribe 可取消。",
+        "zh-hant": "✅ 已訂閱每週防詐快報：每{day} {time}（{zone}）傳送。/unsubscribe 可取消。",
+        "en": "✅ Subscribed to the weekly scam report: every {day} at {time} ({zone}). /unsubscribe to stop.",
+    },
+    "unsubscribed": {
+        "zh-hans": "已取消订阅每周速报。",
+        "zh-hant": "已取消訂閱每週快報。",
+        "en": "Unsubscribed from the weekly report.",
+    },
     "report_failed": {
         "zh-hans": "暂时没能保存，请稍后再试。",
         "zh-hant": "暫時沒能儲存，請稍後再試。",
@@ -335,6 +354,8 @@ COMMANDS: dict[str, dict[Lang, str]] = {
         "zh-hant": "本週防詐快報",
         "en": "This week's scam report",
     },
+    "subscribe": {"zh-hans": "订阅每周速报", "zh-hant": "訂閱每週快報", "en": "Weekly report"},
+    "unsubscribe": {"zh-hans": "取消订阅", "zh-hant": "取消訂閱", "en": "Stop the weekly report"},
     "lang": {"zh-hans": "切换语言", "zh-hant": "切換語言", "en": "Change language"},
     "privacy": {"zh-hans": "我保存什么", "zh-hant": "我保存什麼", "en": "What I keep"},
     "mydata": {"zh-hans": "查看我的数据", "zh-hant": "查看我的資料", "en": "Show my data"},
@@ -344,6 +365,12 @@ COMMANDS: dict[str, dict[Lang, str]] = {
         "zh-hant": "管理員：on / quiet / off",
         "en": "Admins: on / quiet / off",
     },
+}
+
+WEEKDAYS: dict[Lang, tuple[str, ...]] = {
+    "zh-hans": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    "zh-hant": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
 
 LANG_LABELS: dict[Lang, str] = {"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}

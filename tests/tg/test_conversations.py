@@ -298,3 +298,45 @@ def test_a_database_outage_never_costs_a_warning(tmp_path: Path) -> None:
             await gone.dispose()
 
     run(go())
+
+
+def test_subscribe_and_unsubscribe(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, "/subscribe")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            assert "Subscribed to the weekly scam report: every Monday at 09:00" in msgs[0]["text"]
+            r.emu.send_text(chat, user, "/unsubscribe")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=10)
+            assert "Unsubscribed" in msgs[1]["text"]
+            member = r.emu.make_user(language_code="zh-hans")
+            group = r.emu.group_chat(title="g")
+            r.emu.add_bot_to_group(group, by=member)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            r.emu.send_text(group, member, "/subscribe")
+            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=10)
+            assert "只有群管理员" in msgs[1]["text"]
+
+    run(go())
+
+
+def test_the_scheduled_broadcast_delivers_once_through_telegram(tmp_path: Path) -> None:
+    from bot.tg.app import _digest
+
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, "/subscribe")
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            assert r.app.job_queue is not None
+            r.app.job_queue.run_once(_digest, 0)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=30)
+            assert "反诈速报" in msgs[1]["text"] and "photo" in msgs[2]
+            r.app.job_queue.run_once(_digest, 0)
+            await asyncio.sleep(2.0)
+            assert len(r.emu.sent_messages(chat["id"])) == 3  # not twice in one week
+
+    run(go())
