@@ -262,6 +262,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_digest_preview(args: argparse.Namespace) -> int:
     import asyncio
+    import datetime as dt
     import re
     import tempfile
     from html import unescape
@@ -276,7 +277,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     engine = Engine.from_dir(settings.engine.rules_dir)
     lang = {"zh": "zh-hans", "zh-hant": "zh-hant", "en": "en"}[args.lang]
     tz = ZoneInfo(settings.digest.timezone)
-    week = args.week or week_id(__import__("datetime").datetime.now(ZoneInfo("UTC")), tz)
+    week = args.week or week_id(dt.datetime.now(dt.UTC), tz)
     if not re.fullmatch(r"\d{4}-W\d{2}", week):
         print(f"--week must look like 2026-W47, not {week!r}", file=sys.stderr)
         return EXIT_USAGE

@@ -71,6 +71,11 @@ async def run_demo(settings: Settings, engine: Engine, lang: str, interactive: b
             print("(no reply)\n")
             return
         await asyncio.sleep(0.3)  # a command may answer with more than one message
+        show_new()
+
+    def show_new() -> None:
+        """Print the bot's messages not shown yet."""
+        nonlocal seen
         messages = emu.sent_messages(chat["id"])
         for message in messages[seen:]:
             show(message)
@@ -108,10 +113,7 @@ async def run_demo(settings: Settings, engine: Engine, lang: str, interactive: b
                     if not await press(emu, chat, user, text):
                         continue
                     await asyncio.sleep(0.5)
-                    messages = emu.sent_messages(chat["id"])
-                    for message in messages[seen:]:
-                        show(message)
-                    seen = len(messages)
+                    show_new()
                     answers = emu.callback_answers
                     if answers and answers[-1].get("text"):
                         print(f"(notice) {answers[-1]['text']}\n")

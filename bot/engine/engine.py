@@ -61,7 +61,7 @@ class Engine:
 
     # -- scanning -------------------------------------------------------------------------
 
-    def _scan(self, text: str, links: Sequence[str]) -> _Scan:
+    def _scan(self, text: str) -> _Scan:
         rs = self.rules
         norm = normalize(text)
         t = norm.text
@@ -101,7 +101,7 @@ class Engine:
         if rs.anchor_automaton is not None and t:
             self._fuzzy(t, hits)
 
-        entities = extract(t, rs.brands, links)
+        entities = extract(t, rs.brands)
         for ent in entities:
             for mid in rs.entity_matchers.get(ent.kind, ()):
                 spans = hits[mid]
@@ -200,7 +200,7 @@ class Engine:
             # their addresses count as words and can be quoted: evidence with
             # ``message == len(texts)`` quotes the links joined by spaces.
             messages.append(" ".join(links))
-        scans = [self._scan(text, ()) for text in messages]
+        scans = [self._scan(text) for text in messages]
 
         candidates: set[int] = set()
         for scan in scans:
@@ -234,7 +234,7 @@ class Engine:
         messages = [texts] if isinstance(texts, str) else list(texts)
         for cr in self.rules.rules:
             if cr.rule.id == rule_id:
-                scans = [self._scan(t, ()) for t in messages]
+                scans = [self._scan(t) for t in messages]
                 return self._build(self._tally(cr, scans), scans)
         return None
 
@@ -294,9 +294,8 @@ class Engine:
             evidence: list[Evidence] = []
             for mi, scan in enumerate(scans):
                 for a, b in scan.hits.get(use.matcher, ()):
-                    if a >= 0:
-                        oa, ob = scan.norm.span(a, b)
-                        evidence.append(Evidence(scan.norm.original[oa:ob], oa, ob, mi))
+                    oa, ob = scan.norm.span(a, b)
+                    evidence.append(Evidence(scan.norm.original[oa:ob], oa, ob, mi))
             hit = SignalHit(
                 use.name,
                 use.weight,

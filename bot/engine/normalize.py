@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import ahocorasick
 import opencc
@@ -137,9 +136,8 @@ class Normalized:
         return self.original[a:b]
 
 
-@lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
-    """NFKC + case fold + Simplified for one character (cached: messages reuse characters)."""
+    """NFKC + case fold + Simplified for one character (the translate table caches it)."""
     out = unicodedata.normalize("NFKC", ch).casefold().translate(_CONFUSABLES)
     if out and any(is_cjk(c) for c in out):
         out = _T2S.convert(out)

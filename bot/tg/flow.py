@@ -130,7 +130,3 @@ class Gatherer(Generic[Item]):
         batch = self._batches.pop(key, None)
         if batch is not None and batch.task is not None:
             batch.task.cancel()
-
-    @property
-    def waiting(self) -> int:
-        return sum(len(b.items) for b in self._batches.values())

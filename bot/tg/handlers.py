@@ -363,12 +363,7 @@ async def cmd_sentinel(update: Update, context: Ctx) -> None:
     if len(args) != 1 or args[0] not in ("on", "quiet", "off"):
         await reply(message, t("group_usage", p.lang))
         return
-    user_id = update.effective_user.id
-    member = await with_retries(
-        lambda: message.get_bot().get_chat_member(message.chat_id, user_id),
-        "getChatMember",
-    )
-    if member.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
+    if not await is_group_admin(message, update.effective_user.id):
         await reply(message, t("admins_only", p.lang))
         return
     try:
