@@ -107,12 +107,13 @@ def print_verdict(verdict: Verdict, lang: str) -> None:
 
 def configure_logging(level: str, *, quiet: bool = False) -> None:
     """Structured-enough logs on stderr. httpx logs request URLs at INFO, and Telegram's URLs
-    contain the bot token, so httpx and httpcore are held at WARNING whatever the level."""
+    contain the bot token, so httpx and httpcore are held at WARNING whatever the level; the
+    scheduler would log every run of every job."""
     numeric = logging.getLevelName(level)
     if quiet:
         numeric = max(numeric, logging.WARNING)
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore"):
+    for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "SENTINEL_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -70,6 +78,12 @@ class TelegramSettings(_Section):
     )
     # Daily retention purge, UTC "HH:MM".
     purge_time_utc: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # The Bot API server: Telegram's unless set (a self-hosted telegram-bot-api server, or the
+    # local emulator), e.g. "http://127.0.0.1:8081/bot".
+    api_base_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Messages per second the bot may send in all (Telegram: about 30; more only with paid
+    # broadcasts). The digest broadcast must stay below it so warnings still go out quickly.
+    max_messages_per_second: float = Field(default=30.0, gt=0, le=1000)
 
 
 class SeasonalNote(_Section):
@@ -89,6 +103,11 @@ class DigestSettings(_Section):
     # Families with fewer hits than this in a week are merged into "other".
     min_family_hits: int = Field(default=5, ge=1, le=1000)
     seasonal: list[SeasonalNote] = Field(default_factory=list)
+    # Broadcast: messages per second (Telegram allows about 30 overall; the rest stays free for
+    # warnings), sends in flight at once, and how often to look for due digests.
+    rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    concurrency: int = Field(default=8, ge=1, le=100)
+    check_seconds: int = Field(default=300, ge=1, le=3600)
 
     @field_validator("timezone")
     @classmethod
@@ -124,6 +143,15 @@ class Settings(_Section):
             if not region or not number.strip():
                 raise ValueError(f"hotline for {region!r} is empty")
         return v
+
+    @model_validator(mode="after")
+    def _broadcast_below_limit(self) -> Settings:
+        if self.digest.rate_per_second > self.telegram.max_messages_per_second:
+            raise ValueError(
+                f"digest.rate_per_second ({self.digest.rate_per_second:g}) must not exceed "
+                f"telegram.max_messages_per_second ({self.telegram.max_messages_per_second:g})"
+            )
+        return self
 
     @property
     def database_url_value(self) -> str:

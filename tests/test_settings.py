@@ -82,3 +82,11 @@ def test_test_suite_variables_are_not_settings() -> None:
         ROOT / "config.yaml", environ={"SENTINEL_TEST_POSTGRES_URL": "postgresql://x"}
     )
     assert s.mode == "demo"
+
+
+def test_a_digest_faster_than_the_telegram_limit_is_refused() -> None:
+    env = {"SENTINEL_DIGEST__RATE_PER_SECOND": "40"}
+    with pytest.raises(SettingsError, match=r"rate_per_second \(40\) must not exceed"):
+        load_settings(ROOT / "config.yaml", environ=env)
+    env["SENTINEL_TELEGRAM__MAX_MESSAGES_PER_SECOND"] = "100"
+    assert load_settings(ROOT / "config.yaml", environ=env).digest.rate_per_second == 40

@@ -7,7 +7,9 @@ seasonal line, so the bot's /digest, the broadcast and the command-line preview 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from html import unescape
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,12 +20,25 @@ from bot.engine import Engine
 from bot.lang import Lang, rule_text
 from bot.settings import DigestSettings
 
+CAPTION_LIMIT = 1024
+
 
 @dataclass(frozen=True)
 class Digest:
     stats: WeekStats
     html: str
     chart_png: bytes
+
+    @property
+    def fits_caption(self) -> bool:
+        """Whether the text fits under the chart as one message (Telegram: 1024 characters,
+        counted in UTF-16 units after the HTML is parsed); otherwise it takes two."""
+        plain = unescape(re.sub(r"<[^>]*>", "", self.html))
+        return len(plain.encode("utf-16-le")) // 2 <= CAPTION_LIMIT
+
+    @property
+    def messages(self) -> int:
+        return 1 if self.fits_caption else 2
 
 
 def seasonal_line(settings: DigestSettings, moment: dt.datetime, lang: Lang) -> str | None:
@@ -54,6 +69,6 @@ async def build_digest(
     week = week or week_id(now, tz)
     stats = await weekly_stats(sessions, week, tz, settings.min_family_hits)
     history = await share_history(sessions, week, tz)
-    html = render_text(stats, lang, engine, seasonal_line(settings, now, lang))
+    text = render_text(stats, lang, engine, seasonal_line(settings, now, lang))
     chart = render_chart(history, lang, settings.min_family_hits)
-    return Digest(stats, html, chart)
+    return Digest(stats, text, chart)

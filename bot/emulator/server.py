@@ -15,8 +15,9 @@ import copy
 import logging
 import re
 import socket
+import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -53,6 +54,8 @@ class RequestRecord:
     status: int
     ok: bool
     description: str | None
+    # When the call arrived (time.monotonic()), for rate checks such as Telegram's 30/s.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,12 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.privacy import redact
 from bot.storage.models import (
     PERSONAL_TABLES,
     ChatSetting,
-    DigestDelivery,
     Feedback,
     Hit,
     ProcessedUpdate,
@@ -197,6 +195,7 @@ async def subscribe(
     chat_type: str,
     lang: str,
     timezone: str,
+    now: dt.datetime | None = None,
 ) -> bool:
     """Subscribe a chat to the weekly digest (or update its language). True if it is new."""
     async with sessions() as s, s.begin():
@@ -214,7 +213,7 @@ async def subscribe(
                     lang=lang,
                     timezone=timezone,
                     active=True,
-                    created_at=utcnow(),
+                    created_at=now or utcnow(),
                 )
             )
             return True
@@ -234,46 +233,3 @@ async def unsubscribe(sessions: Sessions, chat_pseudonym: str) -> bool:
             return False
         row.active = False
         return True
-
-
-async def active_subscriptions(sessions: Sessions) -> list[Subscription]:
-    async with sessions() as s:
-        rows = await s.execute(
-            select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)
-        )
-        return list(rows.scalars())
-
-
-async def claim_delivery(sessions: Sessions, week: str, subscription_id: int) -> bool:
-    """Claim this week's digest for a subscriber before sending it. The unique (week,
-    subscription) row makes this at most once, across processes and restarts."""
-    try:
-        async with sessions() as s, s.begin():
-            s.add(
-                DigestDelivery(
-                    week=week,
-                    subscription_id=subscription_id,
-                    status="claimed",
-                    claimed_at=utcnow(),
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
-
-
-async def finish_delivery(sessions: Sessions, week: str, subscription_id: int, status: str) -> None:
-    async with sessions() as s, s.begin():
-        row = (
-            await s.execute(
-                select(DigestDelivery).where(
-                    DigestDelivery.week == week, DigestDelivery.subscription_id == subscription_id
-                )
-            )
-        ).scalar_one()
-        row.status = status
-        row.sent_at = utcnow() if status == "sent" else None
-        if status == "blocked":
-            sub = await s.get(Subscription, subscription_id)
-            if sub is not None:
-                sub.active = False

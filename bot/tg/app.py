@@ -21,12 +21,9 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
-from telegram.constants import ParseMode
-from telegram.error import Forbidden
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-from bot.digest.broadcast import Blocked, broadcast
-from bot.digest.build import Digest
+from bot.digest.broadcast import broadcast
 from bot.engine import Engine
 from bot.privacy import Pseudonymizer, Sealer, load_or_create_key
 from bot.settings import Settings
@@ -34,9 +31,10 @@ from bot.storage import HitWriter, make_engine, redact_url, session_factory, upg
 from bot.storage.queries import purge_expired
 from bot.tg.deps import Deps, attach, deps_of
 from bot.tg.flow import FloodLimiter, Gatherer
-from bot.tg.handlers import gathered, register, with_retries
+from bot.tg.handlers import gathered, register
 from bot.tg.i18n import COMMANDS, Lang
 from bot.tg.media import ImageReader
+from bot.tg.sending import DigestSender
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +51,6 @@ PRIVATE_COMMANDS = (
 )
 GROUP_COMMANDS = ("help",)
 ADMIN_COMMANDS = ("help", "subscribe", "unsubscribe", "sentinel")
-DIGEST_CHECK_SECONDS = 300
 
 
 def _commands(names: tuple[str, ...], lang: Lang) -> list[BotCommand]:
@@ -74,23 +71,25 @@ async def set_commands(app: Application[Any, Any, Any, Any, Any, Any], default: 
 
 
 async def _digest(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every few minutes: send the digests that are due (each at most once a week)."""
+    """Every few minutes: start a broadcast of the digests that are due, unless one runs."""
     deps = deps_of(context)
-    bot = context.bot
-
-    async def send(chat_id: int, digest: Digest) -> None:
-        try:
-            await with_retries(
-                lambda: bot.send_message(chat_id, digest.html, parse_mode=ParseMode.HTML), "digest"
-            )
-            await with_retries(
-                lambda: bot.send_photo(chat_id, photo=digest.chart_png), "digest chart"
-            )
-        except Forbidden as exc:
-            raise Blocked from exc
-
+    if deps.broadcasting is not None and not deps.broadcasting.done():
+        return
     await deps.writer.flush()
-    await broadcast(deps.sessions, deps.settings.digest, deps.engine(), deps.sealer, send)
+    sender = deps.digest_sender or DigestSender(context.bot)
+    deps.digest_sender = sender
+    deps.broadcast_stop = asyncio.Event()
+    deps.broadcasting = asyncio.create_task(
+        broadcast(
+            deps.sessions,
+            deps.settings.digest,
+            deps.engine(),
+            deps.sealer,
+            sender,
+            stop=deps.broadcast_stop,
+        ),
+        name="digest-broadcast",
+    )
 
 
 async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -163,20 +162,34 @@ def build_application(
         if app.job_queue is not None:
             hh, mm = (int(x) for x in tg.purge_time_utc.split(":"))
             app.job_queue.run_daily(_purge, time=dt.time(hh, mm, tzinfo=dt.UTC), name="retention")
+            every = settings.digest.check_seconds
             app.job_queue.run_repeating(
-                _digest, interval=DIGEST_CHECK_SECONDS, first=60, name="digest"
+                _digest, interval=every, first=min(every, 60), name="digest"
             )
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        for task in deps_of(app).background:
+        deps = deps_of(app)
+        for task in deps.background:
             task.cancel()
+        if deps.broadcasting is not None and not deps.broadcasting.done():
+            # Stop claiming; the sends in flight finish and are recorded.
+            assert deps.broadcast_stop is not None
+            deps.broadcast_stop.set()
+            try:
+                await asyncio.wait_for(deps.broadcasting, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("digest broadcast did not stop in time; it resumes at the next start")
         await writer.stop()
         await db.dispose()
 
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder()
         .token(token)
-        .rate_limiter(AIORateLimiter(overall_max_rate=25, overall_time_period=1, max_retries=3))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=tg.max_messages_per_second, overall_time_period=1, max_retries=3
+            )
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(True)
@@ -235,7 +248,15 @@ async def polling(
 
 
 def run_polling(settings: Settings, engine: Engine) -> None:
-    """The real bot against Telegram (needs SENTINEL_BOT_TOKEN)."""
+    """The real bot against Telegram, or the Bot API server in ``telegram.api_base_url``."""
     assert settings.bot_token is not None
-    app = build_application(settings, engine, token=settings.bot_token.get_secret_value())
+    base = settings.telegram.api_base_url
+    app = build_application(
+        settings,
+        engine,
+        token=settings.bot_token.get_secret_value(),
+        base_url=base,
+        # A local Bot API server serves files under /file/bot…, beside /bot….
+        base_file_url=base.replace("/bot", "/file/bot", 1) if base else None,
+    )
     app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -6,6 +6,7 @@ that touches PTB's ``bot_data``. Handlers ask for ``deps_of(context)`` and get t
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from bot.settings import Settings
 from bot.storage import HitWriter
 from bot.tg.flow import FloodLimiter, Gatherer
 from bot.tg.media import ImageReader
+from bot.tg.sending import DigestSender
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -66,6 +68,10 @@ class Deps:
     group_modes: LRU[str, str] = field(default_factory=LRU)
     answered: LRU[tuple[int, int], bool] = field(default_factory=lambda: LRU(100_000))
     background: list[Any] = field(default_factory=list)  # start-up work running in threads
+    # The digest broadcast running in this process, if any, and how to stop it gracefully.
+    broadcasting: asyncio.Task[Any] | None = None
+    broadcast_stop: asyncio.Event | None = None
+    digest_sender: DigestSender | None = None
 
 
 def attach(bot_data: dict[str, Any], deps: Deps) -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import (
     Document,
@@ -26,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import Forbidden
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -75,14 +74,13 @@ from bot.tg.render import (
     render_group_warning,
     render_verdict,
 )
+from bot.tg.sending import send_digest, with_retries
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
 
-SEND_ATTEMPTS = 5
 # Reads on the path to a warning wait at most this long; then defaults are used.
 DB_READ_TIMEOUT = 0.5
-T = TypeVar("T")
 
 
 # --- sending, reliably -----------------------------------------------------------------------
@@ -94,31 +92,6 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
     )
-
-
-async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
-    """Retry transient failures (5xx, refused connections, 429 beyond the rate limiter) with
-    backoff. Those requests had no effect at Telegram, so retrying delivers once."""
-    delay = 0.5
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await make_call()
-        except RetryAfter as exc:
-            wait = (
-                exc.retry_after
-                if isinstance(exc.retry_after, int | float)
-                else exc.retry_after.total_seconds()
-            )
-            await asyncio.sleep(float(wait))
-        except NetworkError as exc:
-            # A timeout may mean Telegram did deliver: retrying could send it twice. Server
-            # errors (5xx) and refused connections had no effect, so those are retried.
-            if isinstance(exc, BadRequest | TimedOut) or attempt == SEND_ATTEMPTS:
-                raise
-            log.warning("%s failed (%s), retrying", what, type(exc).__name__)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 8.0)
-    raise TimedOut(f"{what}: gave up after {SEND_ATTEMPTS} attempts")
 
 
 async def reply(
@@ -283,18 +256,14 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
 
 
 async def cmd_digest(update: Update, context: Ctx) -> None:
-    """This week's digest now: the text, then the chart."""
+    """This week's digest now: the chart with the text (or the text, then the chart)."""
     deps = deps_of(context)
     p = await person(update, deps)
     message = update.message
     assert message is not None
     await deps.writer.flush()
     digest = await build_digest(deps.sessions, deps.settings.digest, p.lang, deps.engine())
-    await reply(message, digest.html)
-    await with_retries(
-        lambda: message.get_bot().send_photo(message.chat_id, photo=digest.chart_png),
-        "sendPhoto",
-    )
+    await send_digest(message.get_bot(), message.chat_id, digest)
 
 
 async def is_group_admin(message: Message, user_id: int) -> bool:

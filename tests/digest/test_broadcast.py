@@ -5,29 +5,41 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 
-import pytest
+from sqlalchemy import select
 
-from bot.digest.broadcast import Blocked, broadcast, due_week
+from bot.digest.broadcast import Blocked, BroadcastReport, SlowDown, _Broadcast, broadcast, due_week
 from bot.digest.build import Digest
 from bot.privacy import Sealer
 from bot.settings import load_settings
 from bot.storage.db import database
-from bot.storage.models import Subscription
-from bot.storage.queries import active_subscriptions, subscribe
+from bot.storage.delivery import active_count
+from bot.storage.models import DigestDelivery, DigestRun, Subscription
+from bot.storage.queries import subscribe
 from tests.conftest import ROOT
 
 SEALER = Sealer(b"k" * 32)
 SETTINGS = load_settings(ROOT / "config.yaml", environ={}).digest  # Monday 09:00 Asia/Shanghai
+FAST = SETTINGS.model_copy(update={"rate_per_second": 1000.0})
 MONDAY_AFTER = dt.datetime(2026, 11, 23, 1, 30, tzinfo=dt.UTC)  # 09:30 in Shanghai
+LAST_WEEK = dt.datetime(2026, 11, 18, tzinfo=dt.UTC)
 
 
 def test_due_at_local_time_and_reports_the_week_just_ended() -> None:
-    sub = Subscription(timezone="Asia/Shanghai")
+    sub = Subscription(timezone="Asia/Shanghai", created_at=LAST_WEEK)
     assert due_week(sub, SETTINGS, dt.datetime(2026, 11, 23, 0, 59, tzinfo=dt.UTC)) is None
     assert due_week(sub, SETTINGS, MONDAY_AFTER) == "2026-W47"
-    london = Subscription(timezone="Europe/London")
+    assert due_week(sub, SETTINGS, MONDAY_AFTER + dt.timedelta(days=3)) == "2026-W47"
+    london = Subscription(timezone="Europe/London", created_at=LAST_WEEK)
     assert due_week(london, SETTINGS, MONDAY_AFTER) is None  # still Monday 01:30 there
+
+
+def test_someone_who_subscribed_after_the_send_time_waits_for_next_week() -> None:
+    wednesday = MONDAY_AFTER + dt.timedelta(days=2)
+    sub = Subscription(timezone="Asia/Shanghai", created_at=wednesday)
+    assert due_week(sub, SETTINGS, wednesday + dt.timedelta(hours=1)) is None
+    assert due_week(sub, SETTINGS, MONDAY_AFTER + dt.timedelta(days=7)) == "2026-W48"
 
 
 async def _subscribers(sessions: object, n: int) -> None:
@@ -39,6 +51,7 @@ async def _subscribers(sessions: object, n: int) -> None:
             chat_type="private",
             lang="en" if chat_id % 2 else "zh-hans",
             timezone="Asia/Shanghai",
+            now=LAST_WEEK,
         )
 
 
@@ -51,25 +64,45 @@ def test_each_subscriber_once_and_blocked_ones_become_inactive(db_url: str) -> N
         assert "<b>" in digest.html and digest.chart_png[:4] == b"\x89PNG"
         sent.append(chat_id)
 
-    async def go() -> tuple[object, object, int]:
+    async def go() -> tuple[BroadcastReport, BroadcastReport, int]:
         async with database(db_url) as sessions:
             await _subscribers(sessions, 5)
-            first = await broadcast(
-                sessions, SETTINGS, None, SEALER, send, now=MONDAY_AFTER, rate=1000
-            )
-            again = await broadcast(
-                sessions, SETTINGS, None, SEALER, send, now=MONDAY_AFTER, rate=1000
-            )
-            return first, again, len(await active_subscriptions(sessions))
+            first = await broadcast(sessions, FAST, None, SEALER, send, now=MONDAY_AFTER)
+            again = await broadcast(sessions, FAST, None, SEALER, send, now=MONDAY_AFTER)
+            return first, again, await active_count(sessions)
 
     first, again, active = asyncio.run(go())
     assert sorted(sent) == [1, 2, 4, 5]
-    assert first.sent == 4 and first.blocked == 1  # type: ignore[attr-defined]
-    assert again.sent == 0 and again.skipped == 4  # type: ignore[attr-defined]
+    assert first.sent == 4 and first.blocked == 1 and first.weeks == {"2026-W47"}
+    assert again.sent == 0 and again.skipped == 4  # the blocked one is no longer a subscriber
     assert active == 4
 
 
-def test_two_broadcasts_at_once_send_each_digest_once(db_url: str) -> None:
+def test_a_second_process_finds_the_broadcast_locked_and_nobody_gets_two(db_url: str) -> None:
+    sent: list[int] = []
+
+    async def send(chat_id: int, digest: Digest) -> None:
+        await asyncio.sleep(0.005)
+        sent.append(chat_id)
+
+    async def go() -> list[BroadcastReport]:
+        async with database(db_url) as a, database(db_url) as b:
+            await _subscribers(a, 20)
+            return list(
+                await asyncio.gather(
+                    broadcast(a, FAST, None, SEALER, send, now=MONDAY_AFTER),
+                    broadcast(b, FAST, None, SEALER, send, now=MONDAY_AFTER),
+                )
+            )
+
+    reports = asyncio.run(go())
+    assert sorted(sent) == list(range(1, 21))
+    assert sorted(r.locked_out for r in reports) == [False, True]
+
+
+def test_claims_alone_keep_each_digest_single_when_two_broadcasts_overlap(db_url: str) -> None:
+    # Should the lock ever be lost (a database restart drops PostgreSQL's advisory lock), the
+    # per-subscriber claim still stops a second copy.
     sent: list[int] = []
 
     async def send(chat_id: int, digest: Digest) -> None:
@@ -78,42 +111,108 @@ def test_two_broadcasts_at_once_send_each_digest_once(db_url: str) -> None:
 
     async def go() -> None:
         async with database(db_url) as a, database(db_url) as b:
-            await _subscribers(a, 20)
-            await asyncio.gather(
-                broadcast(a, SETTINGS, None, SEALER, send, now=MONDAY_AFTER, rate=1000),
-                broadcast(b, SETTINGS, None, SEALER, send, now=MONDAY_AFTER, rate=1000),
-            )
+            await _subscribers(a, 30)
+            runs = [
+                _Broadcast(s, FAST, None, SEALER, send, BroadcastReport(), None).run(MONDAY_AFTER)
+                for s in (a, b)
+            ]
+            await asyncio.gather(*runs)
 
     asyncio.run(go())
-    assert sorted(sent) == list(range(1, 21))
-
-
-class Crash(BaseException):
-    pass
+    assert sorted(sent) == list(range(1, 31))
 
 
 def test_a_crash_halfway_then_a_restart_nobody_gets_two(db_url: str) -> None:
     sent: list[int] = []
+    hung = asyncio.Event()
 
-    async def crashing(chat_id: int, digest: Digest) -> None:
+    async def dies_on_the_fifth(chat_id: int, digest: Digest) -> None:
         if len(sent) == 4:
-            raise Crash  # the process dies while sending the fifth
+            hung.set()
+            await asyncio.Event().wait()  # the process dies while this send is in flight
         sent.append(chat_id)
 
     async def fine(chat_id: int, digest: Digest) -> None:
         sent.append(chat_id)
 
-    async def go() -> None:
+    one_at_a_time = FAST.model_copy(update={"concurrency": 1})
+
+    async def go() -> BroadcastReport:
         async with database(db_url) as sessions:
             await _subscribers(sessions, 10)
-            with pytest.raises(Crash):
-                await broadcast(
-                    sessions, SETTINGS, None, SEALER, crashing, now=MONDAY_AFTER, rate=1000
+            task = asyncio.create_task(
+                broadcast(
+                    sessions, one_at_a_time, None, SEALER, dies_on_the_fifth, now=MONDAY_AFTER
                 )
+            )
+            await hung.wait()
+            while not task.done():  # abrupt: nothing gets to finish or record anything
+                task.cancel()
+                await asyncio.sleep(0)
         async with database(db_url) as sessions:  # a new process
-            await broadcast(sessions, SETTINGS, None, SEALER, fine, now=MONDAY_AFTER, rate=1000)
+            report = await broadcast(sessions, FAST, None, SEALER, fine, now=MONDAY_AFTER)
+            async with sessions() as s:
+                statuses = sorted(
+                    (await s.execute(select(DigestDelivery.status))).scalars(), reverse=True
+                )
+                runs = (await s.execute(select(DigestRun.status))).scalars().all()
+            assert statuses == ["unconfirmed"] + ["sent"] * 9
+            assert runs == ["done"]
+            return report
 
-    asyncio.run(go())
+    report = asyncio.run(go())
     assert len(sent) == len(set(sent))  # nobody twice
-    # The one being sent at the crash was claimed: at most once means it is not retried.
-    assert len(sent) == 9 and 5 not in sent
+    # The one in flight at the crash was claimed: at most once means it is not resent.
+    assert sorted(sent) == [1, 2, 3, 4, 6, 7, 8, 9, 10]
+    assert report.unconfirmed == 1 and report.skipped == 5 and report.sent == 5
+
+
+def test_a_graceful_stop_loses_nobody(db_url: str) -> None:
+    sent: list[int] = []
+    stop = asyncio.Event()
+
+    async def send(chat_id: int, digest: Digest) -> None:
+        if chat_id == 4:
+            stop.set()  # shutdown requested while this send is in flight
+        await asyncio.sleep(0.01)
+        sent.append(chat_id)
+
+    async def go() -> tuple[BroadcastReport, BroadcastReport]:
+        async with database(db_url) as sessions:
+            await _subscribers(sessions, 10)
+            first = await broadcast(sessions, FAST, None, SEALER, send, now=MONDAY_AFTER, stop=stop)
+            second = await broadcast(sessions, FAST, None, SEALER, send, now=MONDAY_AFTER)
+            return first, second
+
+    first, second = asyncio.run(go())
+    assert sorted(sent) == list(range(1, 11))
+    assert 4 <= first.sent < 10 and first.sent + second.sent == 10
+    assert second.unconfirmed == 0
+
+
+def test_telegram_asking_to_wait_pauses_the_broadcast_and_the_digest_still_arrives_once(
+    db_url: str,
+) -> None:
+    starts: list[tuple[int, float]] = []
+    sent: list[int] = []
+    asked = False
+
+    async def send(chat_id: int, digest: Digest) -> None:
+        nonlocal asked
+        starts.append((chat_id, time.monotonic()))
+        if chat_id == 2 and not asked:
+            asked = True
+            raise SlowDown(0.3)
+        sent.append(chat_id)
+
+    async def go() -> BroadcastReport:
+        async with database(db_url) as sessions:
+            await _subscribers(sessions, 4)
+            settings = FAST.model_copy(update={"concurrency": 1})
+            return await broadcast(sessions, settings, None, SEALER, send, now=MONDAY_AFTER)
+
+    report = asyncio.run(go())
+    assert sorted(sent) == [1, 2, 3, 4] and report.sent == 4
+    refused = next(at for chat, at in starts if chat == 2)
+    after = [at for chat, at in starts if at > refused]
+    assert after and min(after) - refused >= 0.3  # nothing was sent while Telegram said wait

@@ -68,3 +68,11 @@ def db_url(empty_db: str) -> str:
     """A URL to a fresh database with every migration applied."""
     upgrade_sync(empty_db)
     return empty_db
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database with every migration applied (for multi-process tests)."""
+    for url in _fresh_pg():
+        upgrade_sync(url)
+        yield url

@@ -1,0 +1,87 @@
+"""Sending to Telegram reliably: retries that never deliver twice, and the digest's messages.
+
+Owns: ``with_retries`` (which failures are safe to retry) and ``send_digest`` /
+``DigestSender`` (the chart with the digest as its caption when it fits, otherwise the text and
+then the chart; the chart is uploaded once and then re-sent by Telegram's file id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import Bot, InputFile
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.digest.broadcast import Blocked, SlowDown
+from bot.digest.build import Digest
+
+log = logging.getLogger(__name__)
+
+SEND_ATTEMPTS = 5
+T = TypeVar("T")
+
+
+def seconds(retry_after: int | float | dt.timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else retry_after
+
+
+async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Retry transient failures (5xx, refused connections, 429 beyond the rate limiter) with
+    backoff. Those requests had no effect at Telegram, so retrying delivers once."""
+    delay = 0.5
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await make_call()
+        except RetryAfter as exc:
+            await asyncio.sleep(seconds(exc.retry_after))
+        except NetworkError as exc:
+            # A timeout may mean Telegram did deliver: retrying could send it twice. Server
+            # errors (5xx) and refused connections had no effect, so those are retried.
+            if isinstance(exc, BadRequest | TimedOut) or attempt == SEND_ATTEMPTS:
+                raise
+            log.warning("%s failed (%s), retrying", what, type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 8.0)
+    raise TimedOut(f"{what}: gave up after {SEND_ATTEMPTS} attempts")
+
+
+async def send_digest(
+    bot: Bot, chat_id: int, digest: Digest, file_ids: dict[bytes, str] | None = None
+) -> None:
+    """One message (the chart, the digest as caption) when the text fits, else two. With
+    ``file_ids``, a chart already uploaded is re-sent by its file id instead of again."""
+    photo: str | InputFile = (file_ids or {}).get(digest.chart_png) or InputFile(
+        digest.chart_png, filename="digest.png"
+    )
+    if not digest.fits_caption:
+        await with_retries(
+            lambda: bot.send_message(chat_id, digest.html, parse_mode=ParseMode.HTML), "digest"
+        )
+    caption = digest.html if digest.fits_caption else None
+    sent = await with_retries(
+        lambda: bot.send_photo(chat_id, photo=photo, caption=caption, parse_mode=ParseMode.HTML),
+        "digest chart",
+    )
+    if file_ids is not None and sent.photo and isinstance(photo, InputFile):
+        file_ids[digest.chart_png] = sent.photo[-1].file_id
+
+
+class DigestSender:
+    """The broadcast's ``send``: Telegram's answers turned into what the broadcast acts on."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.file_ids: dict[bytes, str] = {}
+
+    async def __call__(self, chat_id: int, digest: Digest) -> None:
+        try:
+            await send_digest(self.bot, chat_id, digest, self.file_ids)
+        except Forbidden as exc:
+            raise Blocked from exc
+        except RetryAfter as exc:
+            raise SlowDown(seconds(exc.retry_after)) from exc
