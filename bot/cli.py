@@ -12,10 +12,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.engine import Engine, RuleSetError, Verdict
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.moderation.live import LiveRules
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -166,6 +169,67 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         print(f"FAIL {r.name}: {r.detail}\n     {r.text[:160]}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def _live(args: argparse.Namespace) -> tuple[Settings, LiveRules]:
+    from bot.moderation.live import LiveRules
+
+    settings = _settings(args)
+    return settings, LiveRules(Path(settings.engine.rules_dir))
+
+
+def cmd_rules_export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.moderation.transfer import export_rules
+    from bot.storage.db import database, upgrade
+
+    settings, live = _live(args)
+
+    async def go() -> list[str]:
+        url = settings.database_url_value
+        await upgrade(url)
+        async with database(url) as sessions:
+            return await export_rules(sessions, live, Path(args.dir))
+
+    revised = asyncio.run(go())
+    print(
+        f"wrote {len(live.files)} files to {args.dir}; "
+        f"{len(revised)} revised by moderators: {', '.join(revised) or 'none'}"
+    )
+    return EXIT_OK
+
+
+def cmd_rules_import(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.moderation.transfer import ImportResult, import_rules
+    from bot.moderation.validate import load_baseline
+    from bot.storage.db import database, upgrade
+
+    if not Path(args.dir).is_dir():
+        print(f"{args.dir}: not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    settings, live = _live(args)
+
+    async def go() -> ImportResult:
+        url = settings.database_url_value
+        await upgrade(url)
+        async with database(url) as sessions:
+            return await import_rules(sessions, live, Path(args.dir), args.reason, load_baseline())
+
+    result = asyncio.run(go())
+    for problem in result.problems:
+        print(problem)
+    if result.problems:
+        print(f"nothing imported: {len(result.problems)} problem(s)")
+        return EXIT_FAIL
+    if not result.committed:
+        print("nothing to import: every rule file equals the live rules")
+        return EXIT_OK
+    for rule_id, version in result.committed:
+        print(f"{rule_id}: version {version} is live")
+    return EXIT_OK
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -333,7 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     rules = sub.add_parser(
-        "rules", help="lint or test rule files", description="Work with rule files."
+        "rules",
+        help="lint, test, export or import rule files",
+        description="Work with rule files.",
     )
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     lint = rsub.add_parser(
@@ -352,6 +418,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument("dir", nargs="?", help="rules directory (default: from settings)")
     test.set_defaults(func=cmd_rules_test)
+    export = rsub.add_parser(
+        "export",
+        help="write the live rules (bundled + moderators' revisions) to a directory",
+        description="Write the rules in force to DIR so they can be reviewed or committed in "
+        "git: unchanged files exactly as bundled, revised ones exactly as moderators left them "
+        "(comments and layout kept).",
+    )
+    export.add_argument("dir", metavar="DIR")
+    export.set_defaults(func=cmd_rules_export)
+    imp = rsub.add_parser(
+        "import",
+        help="make the changed rule files of a directory live, after the moderators' checks",
+        description="Every rule file in DIR that differs from the live rules is checked like a "
+        "moderator's upload (schema, RE2, examples, benign baseline, version). Only if all pass "
+        "are they made live, each as a new version; otherwise nothing changes. Exit 1 on any "
+        "problem.",
+    )
+    imp.add_argument("dir", metavar="DIR")
+    imp.add_argument("--reason", required=True, help="why: recorded with every new version")
+    imp.set_defaults(func=cmd_rules_import)
 
     ev = sub.add_parser(
         "eval",

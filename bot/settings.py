@@ -121,6 +121,18 @@ class DigestSettings(_Section):
         return v
 
 
+class ModerationSettings(_Section):
+    # Numeric Telegram user ids of the admins, who add and remove moderators (/mod).
+    admins: list[int] = Field(default_factory=list)
+    # How often every process looks for rule changes made by moderators (seconds).
+    refresh_seconds: float = Field(default=2.0, gt=0, le=60)
+    # A change shown with Confirm / Cancel expires after this many minutes.
+    pending_minutes: int = Field(default=60, ge=1, le=1440)
+    # Rules past their review_by date are listed to moderators weekly: ISO weekday, UTC time.
+    review_weekday: int = Field(default=1, ge=1, le=7)
+    review_time_utc: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class Settings(_Section):
     mode: Literal["demo", "production"] = "demo"
     data_dir: Path = Path("data")
@@ -130,6 +142,7 @@ class Settings(_Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     hotlines: dict[str, str] = Field(default_factory=dict)
     # Secrets: environment only.
     bot_token: SecretStr | None = None
@@ -236,4 +249,10 @@ def load_settings(
         ) from exc
     if settings.mode == "production" and settings.pseudonym_key is None:
         raise SettingsError("production mode needs SENTINEL_PSEUDONYM_KEY in the environment")
+    if not settings.engine.rules_dir.is_absolute():
+        # The rules ship beside config.yaml: find them from any working directory.
+        rules = (path.parent / settings.engine.rules_dir).resolve()
+        settings = settings.model_copy(
+            update={"engine": settings.engine.model_copy(update={"rules_dir": rules})}
+        )
     return settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,13 @@ import re2
 
 from bot.engine.atoms import literal_strings, max_match_width, required_groups
 from bot.engine.extract import Brand, BrandIndex
-from bot.engine.loader import RuleProblem, RuleSetError, RuleSource, read_rule_dir_partial
+from bot.engine.loader import (
+    RuleProblem,
+    RuleSetError,
+    RuleSource,
+    read_rule_dir_partial,
+    read_rule_files_partial,
+)
 from bot.engine.model import Rule, Signal, SignalLibrary, Text
 from bot.engine.normalize import _T2S, is_cjk, normalize_phrase
 
@@ -299,7 +305,19 @@ def build_ruleset(
     directory: Path, include: Iterable[str] = ("active", "testing")
 ) -> CompiledRuleSet:
     """Load and compile ``directory``, reporting every problem of every stage at once."""
-    source, problems = read_rule_dir_partial(directory)
+    return _build(*read_rule_dir_partial(directory), include)
+
+
+def build_ruleset_files(
+    files: Mapping[str, str | bytes], origin: str, include: Iterable[str] = ("active", "testing")
+) -> CompiledRuleSet:
+    """Load and compile a rule set held in memory (file name -> content)."""
+    return _build(*read_rule_files_partial(files, origin), include)
+
+
+def _build(
+    source: RuleSource | None, problems: list[RuleProblem], include: Iterable[str]
+) -> CompiledRuleSet:
     if source is None:
         raise RuleSetError(problems)
     try:

@@ -8,13 +8,19 @@ pass for fuzzy candidates); only rules that some hit points to are scored.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bot.engine.compiler import CompiledRule, CompiledRuleSet, SignalUse, build_ruleset
+from bot.engine.compiler import (
+    CompiledRule,
+    CompiledRuleSet,
+    SignalUse,
+    build_ruleset,
+    build_ruleset_files,
+)
 from bot.engine.extract import Entity, extract, registered_domain
 from bot.engine.model import RISK_ORDER, Risk, Rule
 from bot.engine.normalize import Normalized, normalize
@@ -58,6 +64,11 @@ class Engine:
     @classmethod
     def from_dir(cls, directory: str | Path) -> Engine:
         return cls(build_ruleset(Path(directory)))
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, str | bytes], origin: str = "rules") -> Engine:
+        """An engine for a rule set held in memory: file name -> YAML (see ``build_ruleset``)."""
+        return cls(build_ruleset_files(files, origin))
 
     # -- scanning -------------------------------------------------------------------------
 

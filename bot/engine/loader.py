@@ -202,24 +202,49 @@ def read_rule_dir(directory: Path) -> RuleSource:
 def read_rule_dir_partial(directory: Path) -> tuple[RuleSource | None, list[RuleProblem]]:
     """Load what can be loaded and every problem found. The source holds only the rules that
     loaded cleanly (None if the shared files failed), so later checks can report on them too."""
-    problems: list[RuleProblem] = []
     if not directory.is_dir():
         return None, [RuleProblem(str(directory), None, "rules directory not found")]
+    files = {p.name: p.read_bytes() for p in sorted(directory.glob("*.y*ml"))}
+    return read_rule_files_partial(files, str(directory))
+
+
+def rule_file_names(files: Mapping[str, object]) -> list[str]:
+    """The rule files among ``files`` (shared files start with "_"), in load order."""
+    return sorted(n for n in files if not n.startswith("_") and n.endswith((".yaml", ".yml")))
+
+
+def read_rule_files_partial(
+    files: Mapping[str, str | bytes], origin: str
+) -> tuple[RuleSource | None, list[RuleProblem]]:
+    """Like ``read_rule_dir_partial`` for a rule set held in memory (file name -> content): the
+    bundled files overlaid with moderators' revisions, or a set with one upload in it.
+    Problems name ``origin/file``."""
+    problems: list[RuleProblem] = []
+
+    def text_of(name: str, where: str) -> str | None:
+        raw = files[name]
+        if isinstance(raw, str):
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(RuleProblem(where, None, "file is not UTF-8 text"))
+            return None
 
     def load_aux(name: str, model: type[M]) -> M | None:
-        path = directory / name
-        if not path.is_file():
-            problems.append(RuleProblem(str(path), None, "required file is missing"))
+        where = f"{origin}/{name}"
+        if name not in files:
+            problems.append(RuleProblem(where, None, "required file is missing"))
+            return None
+        text = text_of(name, where)
+        if text is None:
             return None
         try:
-            data, lines = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+            data, lines = parse_yaml(text, where)
         except RuleProblemError as exc:
             problems.append(exc.problem)
             return None
-        except UnicodeDecodeError:
-            problems.append(RuleProblem(str(path), None, "file is not UTF-8 text"))
-            return None
-        obj, errs = validate_model(model, data, str(path), lines)
+        obj, errs = validate_model(model, data, where, lines)
         problems.extend(errs)
         return obj
 
@@ -229,25 +254,22 @@ def read_rule_dir_partial(directory: Path) -> tuple[RuleSource | None, list[Rule
     rules: list[Rule] = []
     paths: dict[str, str] = {}
     all_lines: dict[str, dict[tuple[Any, ...], int]] = {}
-    for path in sorted(directory.glob("*.y*ml")):
-        if path.name.startswith("_") or path.suffix not in (".yaml", ".yml"):
-            continue
-        where = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            problems.append(RuleProblem(where, None, "file is not UTF-8 text"))
+    for name in rule_file_names(files):
+        where = f"{origin}/{name}"
+        stem = name.rsplit(".", 1)[0]
+        text = text_of(name, where)
+        if text is None:
             continue
         rule, lines, errs = load_rule_text(text, where)
         problems.extend(errs)
         if rule is None:
             continue
-        if rule.id != path.stem:
+        if rule.id != stem:
             problems.append(
                 RuleProblem(
                     where,
                     lines.get(("id",)),
-                    f"id {rule.id!r} must equal the file name {path.stem!r}",
+                    f"id {rule.id!r} must equal the file name {stem!r}",
                 )
             )
         if rule.id in paths:

@@ -120,7 +120,7 @@ async def delivery_counts(sessions: Sessions, week: str) -> dict[str, int]:
             .where(DigestDelivery.week == week)
             .group_by(DigestDelivery.status)
         )
-        return {status: int(n) for status, n in rows.tuples()}
+        return {status: int(n) for status, n in rows.all()}
 
 
 async def start_run(sessions: Sessions, week: str, owner: str) -> DigestRun | None:

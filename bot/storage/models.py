@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -142,6 +143,8 @@ class Feedback(Base):
     rule_id: Mapped[str | None] = mapped_column(String(64), index=True)
     rule_version: Mapped[int | None] = mapped_column(Integer)
     vote: Mapped[str] = mapped_column(String(8))  # helpful | wrong
+    # A moderator looked at this "wrong" vote in /reviews (and dismissed it).
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (UniqueConstraint("hit_event_id", "user_pseudonym"),)
 
@@ -176,6 +179,39 @@ class RuleRevision(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("rule_id", "version"),)
+
+
+class Moderator(Base):
+    """Someone an admin made a moderator. Found by pseudonym; the sealed id lets the bot send
+    them the weekly list of rules due for review."""
+
+    __tablename__ = "moderators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM), unique=True)
+    chat_sealed: Mapped[str] = mapped_column(String(128))
+    added_by: Mapped[str] = mapped_column(String(PSEUDONYM))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PendingEdit(Base):
+    """A validated rule change shown to its moderator with Confirm / Cancel; nothing is live
+    until it is confirmed. Kept in the database so any bot process can take the button press."""
+
+    __tablename__ = "pending_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    author_pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM), index=True)
+    action: Mapped[str] = mapped_column(String(32))  # upload | addphrase | status | rollback …
+    rule_id: Mapped[str] = mapped_column(String(64))
+    base_version: Mapped[int] = mapped_column(Integer)  # the live version the edit started from
+    yaml_text: Mapped[str] = mapped_column(Text)
+    diff: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    effect: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|cancelled|…
 
 
 class AuditLog(Base):
@@ -239,4 +275,5 @@ PERSONAL_TABLES: tuple[tuple[type[Base], str], ...] = (
     (UserPref, "user_pseudonym"),
     # A private chat's id is the person's id, so its subscription carries their pseudonym.
     (Subscription, "chat_pseudonym"),
+    (PendingEdit, "author_pseudonym"),
 )

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from telegram import (
@@ -25,6 +26,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.digest.broadcast import broadcast
 from bot.engine import Engine
+from bot.moderation.live import LiveRules
+from bot.moderation.validate import load_baseline
 from bot.privacy import Pseudonymizer, Sealer, load_or_create_key
 from bot.settings import Settings
 from bot.storage import HitWriter, make_engine, redact_url, session_factory, upgrade
@@ -34,6 +37,7 @@ from bot.tg.flow import FloodLimiter, Gatherer
 from bot.tg.handlers import gathered, register
 from bot.tg.i18n import COMMANDS, Lang
 from bot.tg.media import ImageReader
+from bot.tg.moderation import refresh_rules, review_reminder
 from bot.tg.sending import DigestSender
 
 log = logging.getLogger(__name__)
@@ -155,6 +159,10 @@ def build_application(
         except Exception:  # noqa: BLE001 - retried in the background below
             deps.background.append(asyncio.create_task(migrate(), name="migrate"))
         await set_commands(app, settings.default_language)
+        try:
+            await live.refresh(sessions)  # moderators' revisions, before the first update
+        except Exception as exc:  # noqa: BLE001 - the bundled rules serve until the database is up
+            log.warning("rule revisions not loaded yet: %s", type(exc).__name__)
         # Load the OCR models in a worker thread now, so the first screenshot is not slow.
         deps.background.append(
             asyncio.get_running_loop().run_in_executor(None, deps.images.warm_up)
@@ -162,6 +170,20 @@ def build_application(
         if app.job_queue is not None:
             hh, mm = (int(x) for x in tg.purge_time_utc.split(":"))
             app.job_queue.run_daily(_purge, time=dt.time(hh, mm, tzinfo=dt.UTC), name="retention")
+            app.job_queue.run_repeating(
+                refresh_rules,
+                interval=settings.moderation.refresh_seconds,
+                first=settings.moderation.refresh_seconds,
+                name="rules",
+            )
+            mod = settings.moderation
+            rh, rm = (int(x) for x in mod.review_time_utc.split(":"))
+            app.job_queue.run_daily(
+                review_reminder,
+                time=dt.time(rh, rm, tzinfo=dt.UTC),
+                days=(mod.review_weekday % 7,),  # PTB counts days from 0 = Sunday
+                name="review-reminder",
+            )
             every = settings.digest.check_seconds
             app.job_queue.run_repeating(
                 _digest, interval=every, first=min(every, 60), name="digest"
@@ -205,9 +227,12 @@ def build_application(
     async def process_batch(key: str, pieces: list[Any]) -> None:
         await gathered(deps_holder["deps"], key, pieces)
 
+    live = LiveRules(Path(settings.engine.rules_dir), engine)
     deps = Deps(
         settings=settings,
-        engine=lambda: engine,
+        engine=live.engine,
+        live=live,
+        baseline=load_baseline(),
         pseudonym=Pseudonymizer(key),
         sealer=Sealer(key),
         sessions=sessions,

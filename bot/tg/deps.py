@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine import Engine
+from bot.moderation.live import LiveRules
 from bot.privacy import Pseudonymizer, Sealer
 from bot.settings import Settings
 from bot.storage import HitWriter
@@ -64,6 +65,7 @@ class Deps:
     images: ImageReader
     flood: FloodLimiter
     gather: Gatherer[Any]
+    live: LiveRules  # the rules in force: bundled files + moderators' revisions
     prefs: LRU[str, tuple[str, str]] = field(default_factory=LRU)
     group_modes: LRU[str, str] = field(default_factory=LRU)
     answered: LRU[tuple[int, int], bool] = field(default_factory=lambda: LRU(100_000))
@@ -72,6 +74,7 @@ class Deps:
     broadcasting: asyncio.Task[Any] | None = None
     broadcast_stop: asyncio.Event | None = None
     digest_sender: DigestSender | None = None
+    baseline: list[str] = field(default_factory=list)  # ordinary messages edits must pass
 
 
 def attach(bot_data: dict[str, Any], deps: Deps) -> None:

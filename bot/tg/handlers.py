@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -705,6 +706,33 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("subscribe", cmd_subscribe))
     app.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))
     app.add_handler(CommandHandler("sentinel", cmd_sentinel, filters=groups))
+    # Moderation lives in its own module, which builds on this one: imported here, late.
+    from bot.tg import moderation as mod
+
+    moderator_commands: tuple[tuple[str, Callable[[Update, Ctx], Coroutine[Any, Any, None]]], ...]
+    moderator_commands = (
+        ("rules", mod.cmd_rules),
+        ("rule", mod.cmd_rule),
+        ("history", mod.cmd_history),
+        ("rollback", mod.cmd_rollback),
+        ("addphrase", mod.cmd_addphrase),
+        ("addexample", mod.cmd_addexample),
+        ("disable", mod.cmd_disable),
+        ("enable", mod.cmd_enable),
+        ("status", mod.cmd_status),
+        ("reviews", mod.cmd_reviews),
+        ("mod", mod.cmd_mod),
+    )
+    for name, handler in moderator_commands:
+        app.add_handler(CommandHandler(name, handler, filters=private))
+    app.add_handler(
+        MessageHandler(
+            private
+            & (filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")),
+            mod.on_rule_file,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(mod.on_moderation_button, pattern=r"^(mc|mx|rv):"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(
