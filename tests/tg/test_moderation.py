@@ -245,3 +245,37 @@ def test_a_testing_rule_warns_nobody_but_its_hits_are_counted(tmp_path: Path) ->
             assert f"{RULE} testing" in rules["text"]
 
     run(go())
+
+
+def test_a_report_becomes_an_example_in_one_tap_through_the_same_checks(tmp_path: Path) -> None:
+    from bot.storage.models import Report
+    from bot.storage.queries import add_report
+
+    async def go() -> None:
+        async with running_bot(tmp_path, **ENV) as r:
+            mod = await _moderator(r)
+            [empty] = await mod.say("/reviews")
+            assert "Nothing to review" in empty["text"]
+            report_id = await add_report(
+                r.deps.sessions,
+                pseudonym="0" * 64,
+                text="您好，我是快递理赔专员，包裹丢失了，给您双倍理赔，请加客服QQ 12345678 办理。",
+                rule_id=RULE,
+                risk="high",
+                lang="zh-hans",
+            )
+            [item] = await mod.say("/reviews")
+            assert f"Report #{report_id}" in item["text"] and "12345678" not in item["text"]
+            [preview] = await mod.press(item, 0)  # scam example of fake-courier-cs
+            assert "+    - " in preview["text"] and "Confirm" in str(preview["reply_markup"])
+            [done] = await mod.press(preview, 0)
+            assert "is live" in done["text"]
+            async with r.deps.sessions() as s:
+                report = await s.get(Report, report_id)
+            assert report is not None and report.status == "accepted"
+            rule = r.deps.live.get(RULE)
+            assert rule is not None and "双倍理赔" in rule.text
+            [after] = await mod.say("/reviews")
+            assert "Nothing to review" in after["text"]
+
+    run(go())
