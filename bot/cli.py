@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,7 +109,22 @@ def print_verdict(verdict: Verdict, lang: str) -> None:
         print(f"  - {a}")
 
 
-def configure_logging(level: str, *, quiet: bool = False) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line for log collectors. Records carry no personal data."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, *, quiet: bool = False, json_lines: bool = False) -> None:
     """Structured-enough logs on stderr. httpx logs request URLs at INFO, and Telegram's URLs
     contain the bot token, so httpx and httpcore are held at WARNING whatever the level; the
     scheduler would log every run of every job."""
@@ -116,6 +132,11 @@ def configure_logging(level: str, *, quiet: bool = False) -> None:
     if quiet:
         numeric = max(numeric, logging.WARNING)
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if json_lines:
+        formatter = JsonFormatter()
+        formatter.converter = time.gmtime
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter)
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -143,8 +164,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
     engine = Engine.from_dir(settings.engine.rules_dir)
+    if args.mode == "webhook":
+        from bot.tg.webhook import run_webhook
+
+        if settings.webhook_secret is None and settings.mode == "production":
+            print(
+                "webhook mode in production needs SENTINEL_WEBHOOK_SECRET (any 1-256 letters, "
+                "digits, _ or -), so that only Telegram can post updates",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        host = args.host or settings.webhook.host
+        port = args.port or settings.webhook.port
+        run_webhook(settings, engine, host=host, port=port)
+        return EXIT_OK
     run_polling(settings, engine)
     return EXIT_OK
 
@@ -508,10 +543,18 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "run",
         help="run the bot against Telegram (needs SENTINEL_BOT_TOKEN)",
-        description="Run the bot with long polling against Telegram. Settings come from "
-        "config.yaml and SENTINEL_* variables; the database is migrated at start.",
+        description="Run the bot against Telegram. polling: one process asks Telegram for "
+        "updates (SQLite or PostgreSQL). webhook: this process is one of many stateless "
+        "workers behind a load balancer, sharing PostgreSQL; Telegram posts updates to it "
+        "(webhook.* settings, SENTINEL_WEBHOOK_SECRET), and it serves /healthz, /readyz and "
+        "/metrics. Settings come from config.yaml and SENTINEL_* variables; the database is "
+        "migrated at start.",
     )
-    r.add_argument("--mode", choices=["polling"], default="polling", help="how updates arrive")
+    r.add_argument(
+        "--mode", choices=["polling", "webhook"], default="polling", help="how updates arrive"
+    )
+    r.add_argument("--host", help="webhook mode: address to listen on (default webhook.host)")
+    r.add_argument("--port", type=int, help="webhook mode: port (default webhook.port)")
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser(

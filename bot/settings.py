@@ -32,6 +32,7 @@ SECRET_ENV = {
     "bot_token": "SENTINEL_BOT_TOKEN",
     "pseudonym_key": "SENTINEL_PSEUDONYM_KEY",
     "database_url": "SENTINEL_DATABASE_URL",
+    "webhook_secret": "SENTINEL_WEBHOOK_SECRET",
 }
 
 
@@ -133,21 +134,40 @@ class ModerationSettings(_Section):
     review_time_utc: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+class WebhookSettings(_Section):
+    # The public HTTPS URL Telegram posts updates to (the load balancer's, ending with
+    # ``path``). Empty: the workers do not register a webhook themselves.
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    # Where a worker listens, and the path updates arrive on.
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    path: str = Field(default="/telegram", pattern=r"^/[A-Za-z0-9/_-]*$")
+    # Connections Telegram may open at once (Bot API setWebhook max_connections, 1-100).
+    max_connections: int = Field(default=40, ge=1, le=100)
+    # An update a worker took but did not finish within this many seconds may be taken by
+    # another worker (the first one died; Telegram redelivered it).
+    lease_seconds: float = Field(default=30.0, gt=0, le=600)
+
+
 class Settings(_Section):
     mode: Literal["demo", "production"] = "demo"
     data_dir: Path = Path("data")
     default_language: Literal["zh-hans", "zh-hant", "en"] = "zh-hans"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text" for people, "json" (one object per line) for log collectors.
+    log_format: Literal["text", "json"] = "text"
     engine: EngineSettings = Field(default_factory=EngineSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     hotlines: dict[str, str] = Field(default_factory=dict)
     # Secrets: environment only.
     bot_token: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
     database_url: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
 
     @field_validator("hotlines")
     @classmethod
@@ -175,7 +195,7 @@ class Settings(_Section):
 
     def redacted(self) -> dict[str, Any]:
         """Settings as logs may show them: secrets masked, passwords cut from URLs."""
-        data = self.model_dump(mode="json", exclude={"bot_token", "pseudonym_key", "database_url"})
+        data = self.model_dump(mode="json", exclude=set(SECRET_ENV))
         for name in SECRET_ENV:
             data[name] = "(set)" if getattr(self, name) is not None else "(not set)"
         return data

@@ -371,14 +371,20 @@ class BotApiEmulator(BotApi):
         return url
 
     async def _deliver_webhooks(self) -> None:
-        """POST pending updates in order, one at a time, until each gets a 2xx answer."""
-        failures = 0
-        async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
-            while self._webhook_url is not None and not self._stopping:
-                if not self._pending:
-                    await self._wakeup.wait()
-                    continue
-                update = self._pending[0]
+        """POST pending updates until each gets a 2xx answer, like Telegram: up to
+        ``max_connections`` at once, but one at a time per chat, in order; a failed update is
+        sent again (to the next target) after a short back-off."""
+        in_flight: set[int] = set()
+        busy_chats: set[int] = set()
+        not_before: dict[int, float] = {}
+        failures: dict[int, int] = {}
+        tasks: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        async with httpx.AsyncClient(timeout=30.0, trust_env=False, limits=limits) as client:
+
+            async def deliver(update: JSON, chat: int | None) -> None:
+                uid = update["update_id"]
                 url = self._next_target()
                 headers = {}
                 if self._webhook_secret:
@@ -391,18 +397,70 @@ class BotApiEmulator(BotApi):
                 except httpx.HTTPError as e:
                     error = f"Connection failed: {type(e).__name__}"
                 ok = status is not None and 200 <= status < 300
-                self.webhook_deliveries.append(
-                    WebhookDelivery(url, update["update_id"], status, ok)
-                )
+                self.webhook_deliveries.append(WebhookDelivery(url, uid, status, ok))
+                in_flight.discard(uid)
+                if chat is not None:
+                    busy_chats.discard(chat)
                 if ok:
-                    failures = 0
-                    if self._pending and self._pending[0] is update:
-                        self._pending.pop(0)
+                    failures.pop(uid, None)
+                    not_before.pop(uid, None)
+                    self._pending = [u for u in self._pending if u["update_id"] != uid]
+                else:
+                    n = failures[uid] = failures.get(uid, 0) + 1
+                    self._webhook_info |= {"last_error_date": now(), "last_error_message": error}
+                    # Telegram backs off too; short here so that tests of redelivery stay fast.
+                    not_before[uid] = loop.time() + min(0.05 * 2 ** (n - 1), 1.0)
+                self._notify()
+
+            while self._webhook_url is not None and not self._stopping:
+                limit = int(self._webhook_info.get("max_connections", 40))
+                started = False
+                waiting_until: float | None = None
+                backing_off: set[int] = set()  # chats whose next update waits: keep their order
+                for update in list(self._pending):
+                    if len(in_flight) >= limit:
+                        break
+                    uid = update["update_id"]
+                    chat = _chat_of(update)
+                    if uid in in_flight or (
+                        chat is not None and (chat in busy_chats or chat in backing_off)
+                    ):
+                        continue
+                    due = not_before.get(uid, 0.0)
+                    if due > loop.time():
+                        waiting_until = due if waiting_until is None else min(waiting_until, due)
+                        if chat is not None:
+                            backing_off.add(chat)
+                        continue
+                    in_flight.add(uid)
+                    if chat is not None:
+                        busy_chats.add(chat)
+                    task = asyncio.create_task(deliver(update, chat))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    started = True
+                if started:
                     continue
-                failures += 1
-                self._webhook_info |= {"last_error_date": now(), "last_error_message": error}
-                # Telegram backs off too; short here so that tests of redelivery stay fast.
-                await asyncio.sleep(min(0.05 * 2 ** (failures - 1), 1.0))
+                wakeup = self._wakeup
+                timeout = None if waiting_until is None else max(waiting_until - loop.time(), 0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), timeout)
+            for task in tasks:
+                task.cancel()
+
+
+def _chat_of(update: JSON) -> int | None:
+    """The chat an update belongs to, so that one chat's updates are delivered in order."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and "id" in chat:
+            return int(chat["id"])
+        user = value.get("from")
+        if isinstance(user, dict) and "id" in user:
+            return int(user["id"])
+    return None
 
 
 def _allowed(requested: list[str]) -> frozenset[str]:

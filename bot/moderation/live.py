@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.engine import Engine
 from bot.engine.loader import rule_file_names
+from bot.metrics import set_rule_versions
 from bot.storage.moderation import Sessions, latest_revisions, revision_marker
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class LiveRules:
         self.marker = -1
         self._engine = engine or Engine.from_files(self.files, str(bundled_dir))
         self._lock = asyncio.Lock()
+        set_rule_versions({rid: rf.version for rid, rf in self.rules().items()})
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -129,5 +131,6 @@ class LiveRules:
                 return False
             self.files, self._engine, self.marker = files, engine, marker
             self.revised = {n for n in files if files[n] != self.bundled.get(n)}
+            set_rule_versions({rid: rf.version for rid, rf in self.rules().items()})
             log.info("live rules reloaded: %d revised rule(s)", len(self.revised))
             return True

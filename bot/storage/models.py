@@ -259,12 +259,15 @@ class DigestDelivery(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled (Telegram redelivers); not personal data."""
+    """Telegram update ids taken by a webhook worker (Telegram redelivers): "processing" while a
+    worker answers it, "done" after. Not personal data."""
 
     __tablename__ = "processed_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    state: Mapped[str] = mapped_column(String(12), default="done", server_default="done")
+    owner: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 # Tables with rows keyed to a person's pseudonym: what /mydata shows and /forget deletes.

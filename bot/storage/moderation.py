@@ -100,6 +100,13 @@ async def audit(
         )
 
 
+async def already_done(sessions: Sessions, action: str, target: str) -> bool:
+    """Whether a once-only job (``action`` for ``target``, e.g. a day) was recorded as done."""
+    async with sessions() as s:
+        q = select(AuditLog.id).where(AuditLog.action == action, AuditLog.target == target)
+        return (await s.execute(q.limit(1))).first() is not None
+
+
 async def audit_entries(sessions: Sessions, limit: int = 100) -> list[AuditLog]:
     async with sessions() as s:
         q = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)

@@ -26,11 +26,14 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.digest.broadcast import broadcast
 from bot.engine import Engine
+from bot.metrics import watch_writer
 from bot.moderation.live import LiveRules
 from bot.moderation.validate import load_baseline
 from bot.privacy import Pseudonymizer, Sealer, load_or_create_key
 from bot.settings import Settings
 from bot.storage import HitWriter, make_engine, redact_url, session_factory, upgrade
+from bot.storage.locks import exclusive
+from bot.storage.moderation import already_done, audit
 from bot.storage.queries import purge_expired
 from bot.tg.deps import Deps, attach, deps_of
 from bot.tg.flow import FloodLimiter, Gatherer
@@ -38,7 +41,7 @@ from bot.tg.handlers import gathered, register
 from bot.tg.i18n import COMMANDS, Lang
 from bot.tg.media import ImageReader
 from bot.tg.moderation import refresh_rules, review_reminder
-from bot.tg.sending import DigestSender
+from bot.tg.sending import CountingRequest, DigestSender
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +100,17 @@ async def _digest(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily retention purge, once across all workers (a lock, and a mark per day)."""
     deps = deps_of(context)
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    async with exclusive(deps.sessions.kw["bind"], "retention-purge") as mine:
+        if not mine or await already_done(deps.sessions, "retention.purge", today):
+            return
+        await audit(deps.sessions, "system", "retention.purge", today)
+        await _purge_now(deps)
+
+
+async def _purge_now(deps: Deps) -> None:
     counts = await purge_expired(
         deps.sessions,
         hit_days=deps.settings.storage.retention_days,
@@ -128,6 +141,14 @@ def build_application(
         max_queue=settings.storage.queue_max,
         batch_size=settings.storage.batch_size,
         flush_interval=settings.storage.flush_interval_seconds,
+    )
+    watch_writer(
+        lambda: (
+            writer.pending,
+            writer.stats.failures,
+            writer.stats.dropped,
+            writer.stats.rejected,
+        )
     )
     tg = settings.telegram
 
@@ -212,6 +233,7 @@ def build_application(
                 overall_max_rate=tg.max_messages_per_second, overall_time_period=1, max_retries=3
             )
         )
+        .request(CountingRequest(connection_pool_size=256))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(True)

@@ -62,6 +62,9 @@ class _Batch(Generic[Item]):
     items: list[Item | None] = field(default_factory=list)
     pending: int = 0  # reserved places still being prepared (a screenshot under OCR)
     task: asyncio.Task[None] | None = None
+    # Set once the batch has been answered (or dropped): a webhook worker acknowledges an
+    # update to Telegram only then, so a worker that dies mid-batch gets it redelivered.
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 Slot = tuple[_Batch[Any], int]
@@ -122,11 +125,20 @@ class Gatherer(Generic[Item]):
             del self._batches[batch.key]
         batch.task = None
         items = [item for item in batch.items if item is not None]
-        if items:
-            await self.process(batch.key, items)
+        try:
+            if items:
+                await self.process(batch.key, items)
+        finally:
+            batch.done.set()
+
+    async def answered(self, slot: Slot) -> None:
+        """Wait until the batch holding ``slot`` has been answered."""
+        await slot[0].done.wait()
 
     def drop(self, key: str) -> None:
         """Forget a batch still being gathered (the person asked to /forget)."""
         batch = self._batches.pop(key, None)
-        if batch is not None and batch.task is not None:
-            batch.task.cancel()
+        if batch is not None:
+            batch.done.set()
+            if batch.task is not None:
+                batch.task.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ from telegram.ext import (
 
 from bot.digest.build import build_digest
 from bot.engine import Verdict
+from bot.metrics import CHECK_SECONDS, CHECKS
 from bot.storage import hits_from_verdict
 from bot.storage.hits import InputKind
 from bot.storage.queries import (
@@ -93,6 +95,11 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
     )
+
+
+def observe_check(verdict: Verdict, seconds: float) -> None:
+    CHECK_SECONDS.observe(seconds)
+    CHECKS.labels(verdict.risk, verdict.rule.family if verdict.rule else "none").inc()
 
 
 async def reply(
@@ -391,6 +398,8 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         piece = await read_message(deps, update, message)
     finally:
         deps.gather.fill(slot, piece)
+    # The update counts as handled once its conversation has been answered (see webhook).
+    await deps.gather.answered(slot)
 
 
 async def read_message(deps: Deps, update: Update, message: Message) -> Piece | None:
@@ -465,7 +474,9 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     """Check one message or a forwarded batch together, store the facts, answer once."""
     pieces = pieces[-deps.settings.engine.conversation_max_messages :]
     links = tuple(link for piece in pieces for link in piece.links)
+    started = time.perf_counter()
     verdict: Verdict = deps.engine().check([piece.text for piece in pieces], links)
+    observe_check(verdict, time.perf_counter() - started)
     kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else pieces[-1].kind
     records = hits_from_verdict(
         verdict,
@@ -515,7 +526,9 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     if not text.strip() or len(text) > deps.settings.engine.max_text_chars:
         return
     links = hidden_links(message)
+    started = time.perf_counter()
     verdict = deps.engine().check(text, links)
+    observe_check(verdict, time.perf_counter() - started)
     user_key = deps.pseudonym(update.effective_user.id)
     lang = language_for(update.effective_user.language_code, deps.settings.default_language)
     deps.writer.record(

@@ -31,8 +31,8 @@ from bot.storage.models import utcnow
 from bot.storage.moderation import (
     Conflict,
     add_moderator,
+    already_done,
     audit,
-    audit_entries,
     commit_revision,
     create_pending,
     dismiss_wrong_vote,
@@ -825,8 +825,7 @@ async def review_reminder(context: Ctx) -> None:
     async with exclusive(bind, "review-reminder") as mine:
         if not mine:
             return
-        done = [e for e in await audit_entries(deps.sessions, 500) if e.action == "review.reminder"]
-        if any(e.target == week for e in done):
+        if await already_done(deps.sessions, "review.reminder", week):
             return
         await audit(deps.sessions, "system", "review.reminder", week, rules=due)
         chats = set(deps.settings.moderation.admins)

@@ -11,19 +11,39 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.request import HTTPXRequest
 
 from bot.digest.broadcast import Blocked, SlowDown
 from bot.digest.build import Digest
+from bot.metrics import REPLIES, TELEGRAM_RESPONSES
 
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 5
 T = TypeVar("T")
+
+
+_SENDS = ("sendmessage", "sendphoto", "senddocument")
+
+
+class CountingRequest(HTTPXRequest):
+    """PTB's HTTP client, counting Telegram's answers for /metrics (429s included, which the
+    rate limiter otherwise retries silently) and the messages sent."""
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, *args, **kwargs)
+        status = "ok" if code == 200 else "429" if code == 429 else f"{code // 100}xx"
+        TELEGRAM_RESPONSES.labels(status).inc()
+        if code == 200 and url.rsplit("/", 1)[-1].lower() in _SENDS:
+            REPLIES.inc()
+        return code, payload
 
 
 def seconds(retry_after: int | float | dt.timedelta) -> float:

@@ -60,10 +60,18 @@ def test_mydata_and_forget(db_url: str) -> None:
         "reports": 1,
         "user_prefs": 1,
         "subscriptions": 0,
+        "pending_edits": 0,
     }
     assert before["language"] == "zh-hant" and before["region"] == "TW"
     assert len(before["recent_hits"]) == 3  # type: ignore[arg-type]
-    assert deleted == {"hits": 3, "feedback": 1, "reports": 1, "user_prefs": 1, "subscriptions": 0}
+    assert deleted == {
+        "hits": 3,
+        "feedback": 1,
+        "reports": 1,
+        "user_prefs": 1,
+        "subscriptions": 0,
+        "pending_edits": 0,
+    }
     assert all(v == 0 for v in after["counts"].values())  # type: ignore[attr-defined]
     assert other["counts"]["hits"] == 1  # type: ignore[index]
 

@@ -1,0 +1,172 @@
+"""Webhook mode: many stateless workers behind a load balancer, sharing PostgreSQL.
+
+Owns: the ASGI app each worker serves (Starlette, run by uvicorn). ``POST <webhook.path>``
+checks Telegram's secret token, claims the update id in the database (Telegram redelivers:
+an update already answered is dropped, one another live worker is answering gets a 503 so
+Telegram tries again later, one a dead worker left is taken over), hands the update to
+python-telegram-bot and acknowledges it only after it was answered, so a worker killed
+mid-update costs nothing: Telegram sends the update again and another worker answers it.
+``/healthz`` (alive), ``/readyz`` (database and rules), ``/metrics`` (Prometheus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.engine import Engine
+from bot.metrics import UPDATE_SECONDS, UPDATES, render
+from bot.settings import Settings
+from bot.storage.updates import claim_update, finish_update
+from bot.tg.app import build_application
+from bot.tg.deps import deps_of
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    token: str,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+) -> Starlette:
+    """The ASGI app of one worker; python-telegram-bot starts and stops with it."""
+    application = build_application(
+        settings, engine, token=token, base_url=base_url, base_file_url=base_file_url
+    )
+    deps = deps_of(application)
+    hook = settings.webhook
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    state = {"running": False}
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        if hook.url:
+            await application.bot.set_webhook(
+                hook.url,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+                max_connections=hook.max_connections,
+            )
+        state["running"] = True
+        try:
+            yield
+        finally:
+            state["running"] = False
+            await application.stop()
+            await application.shutdown()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+
+    async def telegram(request: Request) -> Response:
+        if secret is not None:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                UPDATES.labels("forbidden").inc()
+                return Response(status_code=403)
+        try:
+            data = await request.json()
+            update_id = int(data["update_id"])
+        except (ValueError, KeyError, TypeError):
+            UPDATES.labels("malformed").inc()
+            return Response(status_code=400)
+        started = time.perf_counter()
+        try:
+            claim = await claim_update(deps.sessions, update_id, owner, hook.lease_seconds)
+        except Exception as exc:  # noqa: BLE001 - no database: answer anyway (at least once)
+            log.warning(
+                "update %d not claimed (%s); answering anyway", update_id, type(exc).__name__
+            )
+            claim = "new"
+        UPDATES.labels(claim).inc()
+        if claim == "duplicate":
+            return Response(status_code=200)
+        if claim == "busy":
+            return Response(status_code=503, headers={"Retry-After": "5"})
+        await application.process_update(Update.de_json(data, application.bot))
+        try:
+            await finish_update(deps.sessions, update_id)
+        except Exception as exc:  # noqa: BLE001 - the lease lets another worker retake it
+            log.warning("update %d answered, not marked done: %s", update_id, type(exc).__name__)
+        UPDATE_SECONDS.observe(time.perf_counter() - started)
+        return Response(status_code=200)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        problems = []
+        if not state["running"]:
+            problems.append("bot not started")
+        if not deps.live.engine().rules.rules:
+            problems.append("no rules loaded")
+        try:
+            async with deps.sessions() as s:
+                await asyncio.wait_for(s.execute(text("SELECT 1")), timeout=2)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            problems.append(f"database: {type(exc).__name__}")
+        if problems:
+            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready", "rules": len(deps.live.rules())})
+
+    async def metrics(_: Request) -> Response:
+        return Response(render(), media_type=CONTENT_TYPE_LATEST)
+
+    app = Starlette(
+        routes=[
+            Route(hook.path, telegram, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.application = application
+    return app
+
+
+def run_webhook(settings: Settings, engine: Engine, *, host: str, port: int) -> None:
+    """Serve one webhook worker until interrupted (SIGINT/SIGTERM stop it cleanly)."""
+    assert settings.bot_token is not None
+    base = settings.telegram.api_base_url
+    app = create_app(
+        settings,
+        engine,
+        token=settings.bot_token.get_secret_value(),
+        base_url=base,
+        base_file_url=base.replace("/bot", "/file/bot", 1) if base else None,
+    )
+    config: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        # uvicorn's access log would record client addresses: off, like every personal datum.
+        "access_log": False,
+        "log_config": None,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 20,
+    }
+    uvicorn.run(app, **config)

@@ -1,0 +1,32 @@
+"""Webhook update claims: a redelivered update is answered once; one whose worker died is
+taken over after the lease; one a live worker is answering is left to it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import update
+
+from bot.storage.db import database
+from bot.storage.models import ProcessedUpdate
+from bot.storage.updates import claim_update, finish_update
+
+
+def test_claims(db_url: str) -> None:
+    async def go() -> list[str]:
+        async with database(db_url) as sessions:
+            seen = [
+                await claim_update(sessions, 1, "a", 30),  # new
+                await claim_update(sessions, 1, "b", 30),  # a is still on it
+            ]
+            # a died: its claim is older than the lease
+            async with sessions() as s, s.begin():
+                old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
+                await s.execute(update(ProcessedUpdate).values(received_at=old))
+            seen.append(await claim_update(sessions, 1, "b", 30))  # retaken by b
+            await finish_update(sessions, 1)
+            seen.append(await claim_update(sessions, 1, "c", 30))  # answered: duplicate
+            return seen
+
+    assert asyncio.run(go()) == ["new", "busy", "retaken", "duplicate"]

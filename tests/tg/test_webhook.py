@@ -1,0 +1,114 @@
+"""Webhook mode through the emulator: Telegram posts updates to a worker (uvicorn + Starlette),
+which checks the secret, answers each update once, and serves health, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from bot.emulator import BotApiEmulator
+from bot.settings import load_settings
+from bot.tg.webhook import SECRET_HEADER, create_app
+from tests.conftest import ROOT
+from tests.tg.conftest import TOKEN, engine
+from tests.tg.test_e2e import FAKE_CS_ZH, run
+
+SECRET = "s3cret-token_for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def worker(tmp_path: Path, emu: BotApiEmulator) -> AsyncIterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = load_settings(
+        ROOT / "config.yaml",
+        environ={
+            "SENTINEL_DATA_DIR": str(tmp_path),
+            "SENTINEL_WEBHOOK_SECRET": SECRET,
+            "SENTINEL_WEBHOOK__URL": f"{url}/telegram",
+        },
+    )
+    app = create_app(settings, engine(), token=TOKEN, base_url=emu.base_url)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the worker did not start"
+        await asyncio.sleep(0.02)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        await task
+
+
+def test_updates_are_answered_once_and_the_worker_reports_its_health(tmp_path: Path) -> None:
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with worker(tmp_path, emu) as url, httpx.AsyncClient() as http:
+                assert emu.webhook_url == f"{url}/telegram"  # registered with the secret
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                emu.send_text(chat, user, FAKE_CS_ZH)
+                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=20)
+                assert "高风险" in warning["text"]
+
+                # Telegram redelivers: the same update again gets 200 and no second answer.
+                while not emu.webhook_deliveries:  # acknowledged after the answer went out
+                    await asyncio.sleep(0.05)
+                delivered = emu.webhook_deliveries[-1]
+                assert delivered.ok
+                update: dict[str, Any] = {
+                    "update_id": delivered.update_id,
+                    "message": {
+                        "message_id": 999,
+                        "date": 0,
+                        "chat": {"id": chat["id"], "type": "private"},
+                        "from": {"id": user["id"], "is_bot": False, "first_name": "U"},
+                        "text": FAKE_CS_ZH,
+                    },
+                }
+                again = await http.post(
+                    f"{url}/telegram", json=update, headers={SECRET_HEADER: SECRET}
+                )
+                assert again.status_code == 200
+                # Without the secret: refused, and nothing is answered.
+                forged = await http.post(f"{url}/telegram", json=update | {"update_id": 10**9})
+                assert forged.status_code == 403
+                await asyncio.sleep(0.5)
+                assert len(emu.sent_messages(chat["id"])) == 1
+
+                assert (await http.get(f"{url}/healthz")).status_code == 200
+                ready = await http.get(f"{url}/readyz")
+                assert ready.status_code == 200 and ready.json()["rules"] >= 20
+                metrics = (await http.get(f"{url}/metrics")).text
+                assert (
+                    'sentinel_checks_total{family="fake_customer_service",risk="high"}' in metrics
+                )
+                assert 'sentinel_webhook_updates_total{outcome="duplicate"}' in metrics
+                assert 'sentinel_webhook_updates_total{outcome="forbidden"}' in metrics
+                assert 'sentinel_rule_version{rule="fake-courier-cs"}' in metrics
+                assert "sentinel_hits_queued" in metrics and "sentinel_update_seconds" in metrics
+                assert "sentinel_replies_sent_total" in metrics
+                assert str(user["id"]) not in metrics  # no identifiers in labels
+            assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    run(go())
