@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 import logging
 import re
 import socket
@@ -19,6 +20,7 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -382,6 +384,7 @@ class BotApiEmulator(BotApi):
         loop = asyncio.get_running_loop()
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         async with httpx.AsyncClient(timeout=30.0, trust_env=False, limits=limits) as client:
+            poster = _Poster(client)
 
             async def deliver(update: JSON, chat: int | None) -> None:
                 uid = update["update_id"]
@@ -391,10 +394,9 @@ class BotApiEmulator(BotApi):
                     headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook_secret
                 status: int | None = None
                 try:
-                    response = await client.post(url, json=update, headers=headers)
-                    status = response.status_code
-                    error = f"Wrong response from the webhook: {status} {response.reason_phrase}"
-                except httpx.HTTPError as e:
+                    status, reason = await poster.post(url, json.dumps(update).encode(), headers)
+                    error = f"Wrong response from the webhook: {status} {reason}"
+                except (httpx.HTTPError, OSError, ValueError, TimeoutError, EOFError) as e:
                     error = f"Connection failed: {type(e).__name__}"
                 ok = status is not None and 200 <= status < 300
                 self.webhook_deliveries.append(WebhookDelivery(url, uid, status, ok))
@@ -412,41 +414,116 @@ class BotApiEmulator(BotApi):
                     not_before[uid] = loop.time() + min(0.05 * 2 ** (n - 1), 1.0)
                 self._notify()
 
-            while self._webhook_url is not None and not self._stopping:
-                limit = int(self._webhook_info.get("max_connections", 40))
-                started = False
-                waiting_until: float | None = None
-                backing_off: set[int] = set()  # chats whose next update waits: keep their order
-                for update in list(self._pending):
-                    if len(in_flight) >= limit:
-                        break
-                    uid = update["update_id"]
-                    chat = _chat_of(update)
-                    if uid in in_flight or (
-                        chat is not None and (chat in busy_chats or chat in backing_off)
-                    ):
-                        continue
-                    due = not_before.get(uid, 0.0)
-                    if due > loop.time():
-                        waiting_until = due if waiting_until is None else min(waiting_until, due)
+            try:
+                while self._webhook_url is not None and not self._stopping:
+                    limit = int(self._webhook_info.get("max_connections", 40))
+                    started = False
+                    waiting_until: float | None = None
+                    backing_off: set[int] = set()  # chats whose next update waits: keep their order
+                    for update in list(self._pending):
+                        if len(in_flight) >= limit:
+                            break
+                        uid = update["update_id"]
+                        chat = _chat_of(update)
+                        if uid in in_flight or (
+                            chat is not None and (chat in busy_chats or chat in backing_off)
+                        ):
+                            continue
+                        due = not_before.get(uid, 0.0)
+                        if due > loop.time():
+                            waiting_until = (
+                                due if waiting_until is None else min(waiting_until, due)
+                            )
+                            if chat is not None:
+                                backing_off.add(chat)
+                            continue
+                        in_flight.add(uid)
                         if chat is not None:
-                            backing_off.add(chat)
+                            busy_chats.add(chat)
+                        task = asyncio.create_task(deliver(update, chat))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                        started = True
+                    if started:
                         continue
-                    in_flight.add(uid)
-                    if chat is not None:
-                        busy_chats.add(chat)
-                    task = asyncio.create_task(deliver(update, chat))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                    started = True
-                if started:
-                    continue
-                wakeup = self._wakeup
-                timeout = None if waiting_until is None else max(waiting_until - loop.time(), 0)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), timeout)
-            for task in tasks:
-                task.cancel()
+                    wakeup = self._wakeup
+                    timeout = None if waiting_until is None else max(waiting_until - loop.time(), 0)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wakeup.wait(), timeout)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await poster.aclose()
+
+
+class _Poster:
+    """Keep-alive HTTP/1.1 POSTs to plain-http webhook targets on this machine. httpx's
+    connection pool costs O(connections x requests) per request at 40 concurrent deliveries,
+    which made the emulator, not the bot, the bottleneck of load tests; https goes via httpx."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self._idle: dict[
+            tuple[str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+        ] = {}
+        self._open: set[asyncio.StreamWriter] = set()  # every connection, idle or in use
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.hostname is None:
+            response = await self.client.post(
+                url, content=body, headers=headers | {"Content-Type": "application/json"}
+            )
+            return response.status_code, response.reason_phrase
+        key = (parts.hostname, parts.port or 80)
+        idle = self._idle.setdefault(key, [])
+        reader, writer = idle.pop() if idle else await asyncio.open_connection(*key)
+        self._open.add(writer)
+        try:
+            head = [
+                f"POST {parts.path or '/'} HTTP/1.1",
+                f"Host: {key[0]}:{key[1]}",
+                "Content-Type: application/json",
+                f"Content-Length: {len(body)}",
+            ] + [f"{k}: {v}" for k, v in headers.items()]
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            await writer.drain()
+            status_line = await asyncio.wait_for(reader.readline(), 30)
+            if not status_line:
+                raise ConnectionError("connection closed")
+            _, code, *reason = status_line.decode("latin-1").split(" ", 2)
+            length, close = 0, False
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "connection" and value.strip().lower() == "close":
+                    close = True
+            if length:
+                await reader.readexactly(length)
+        except BaseException:
+            self._open.discard(writer)
+            await _close(writer)
+            raise
+        if close:
+            self._open.discard(writer)
+            await _close(writer)
+        else:
+            idle.append((reader, writer))
+        return int(code), (reason[0].strip() if reason else "")
+
+    async def aclose(self) -> None:
+        for writer in list(self._open):
+            await _close(writer)
+        self._open.clear()
+        self._idle.clear()
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError, asyncio.CancelledError):
+        await writer.wait_closed()
 
 
 def _chat_of(update: JSON) -> int | None:

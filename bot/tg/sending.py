@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from telegram import Bot, InputFile
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 5
 T = TypeVar("T")
+
+# Set by the webhook worker while it handles an update: called after the first message of the
+# answer went out, so the update is marked answered at once (a worker killed later in the
+# handler must not have it answered a second time by another worker).
+ANSWERED: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("answered", default=None)
 
 
 _SENDS = ("sendmessage", "sendphoto", "senddocument")
@@ -56,7 +62,7 @@ async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
     delay = 0.5
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            return await make_call()
+            result = await make_call()
         except RetryAfter as exc:
             await asyncio.sleep(seconds(exc.retry_after))
         except NetworkError as exc:
@@ -67,6 +73,11 @@ async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
             log.warning("%s failed (%s), retrying", what, type(exc).__name__)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 8.0)
+        else:
+            hook = ANSWERED.get()
+            if hook is not None:
+                await hook()
+            return result
     raise TimedOut(f"{what}: gave up after {SEND_ATTEMPTS} attempts")
 
 

@@ -36,6 +36,7 @@ from bot.settings import Settings
 from bot.storage.updates import claim_update, finish_update
 from bot.tg.app import build_application
 from bot.tg.deps import deps_of
+from bot.tg.sending import ANSWERED
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -107,11 +108,24 @@ def create_app(
             return Response(status_code=200)
         if claim == "busy":
             return Response(status_code=503, headers={"Retry-After": "5"})
-        await application.process_update(Update.de_json(data, application.bot))
+        marked = False
+
+        async def answered() -> None:
+            nonlocal marked
+            if marked:
+                return
+            marked = True
+            try:
+                await finish_update(deps.sessions, update_id)
+            except Exception as exc:  # noqa: BLE001 - the lease lets another worker retake it
+                log.warning("update %d answered, not marked: %s", update_id, type(exc).__name__)
+
+        token = ANSWERED.set(answered)
         try:
-            await finish_update(deps.sessions, update_id)
-        except Exception as exc:  # noqa: BLE001 - the lease lets another worker retake it
-            log.warning("update %d answered, not marked done: %s", update_id, type(exc).__name__)
+            await application.process_update(Update.de_json(data, application.bot))
+        finally:
+            ANSWERED.reset(token)
+        await answered()  # an update that needed no answer (a group's ordinary message)
         UPDATE_SECONDS.observe(time.perf_counter() - started)
         return Response(status_code=200)
 

@@ -1,0 +1,129 @@
+"""Webhook workers as the deployment runs them (``python -m bot db upgrade``, then
+``python -m bot run --mode webhook``), two of them on one PostgreSQL behind the emulator: each
+update is answered exactly once, also when one worker is killed with updates in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from bot.emulator import BotApiEmulator
+from tests.conftest import ROOT
+from tests.storage.conftest import pg_url
+from tests.tg.conftest import TOKEN
+from tests.tg.test_e2e import FAKE_CS_ZH, run
+from tests.tg.test_webhook import free_port
+
+__all__ = ["pg_url"]
+
+
+def _env(emu: BotApiEmulator, db: str, tmp_path: Path) -> dict[str, str]:
+    return os.environ | {
+        "SENTINEL_BOT_TOKEN": TOKEN,
+        "SENTINEL_PSEUDONYM_KEY": "w" * 64,
+        "SENTINEL_DATABASE_URL": db,
+        "SENTINEL_MODE": "production",
+        "SENTINEL_LOG_FORMAT": "json",
+        "SENTINEL_DATA_DIR": str(tmp_path),
+        "SENTINEL_WEBHOOK_SECRET": "worker-test-secret",
+        "SENTINEL_WEBHOOK__LEASE_SECONDS": "2",
+        "SENTINEL_TELEGRAM__API_BASE_URL": emu.base_url,
+    }
+
+
+@contextmanager
+def worker(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with (
+        log.open("ab") as out,
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--mode", "webhook", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        ) as proc,
+    ):
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+async def _ready(port: int) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"worker on {port} never became ready")
+
+
+def test_two_workers_answer_each_update_once_even_when_one_is_killed(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            env = _env(emu, pg_url, tmp_path)
+            subprocess.run(
+                [sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True
+            )
+            a_port, b_port = free_port(), free_port()
+            a_env = env | {"SENTINEL_WEBHOOK__URL": f"http://127.0.0.1:{a_port}/telegram"}
+            with (
+                worker(a_env, a_port, tmp_path / "a.log") as a,
+                worker(env, b_port, tmp_path / "b.log"),
+            ):
+                await asyncio.gather(_ready(a_port), _ready(b_port))
+                emu.webhook_targets = [
+                    f"http://127.0.0.1:{a_port}/telegram",
+                    f"http://127.0.0.1:{b_port}/telegram",
+                ]
+                chats = []
+
+                async def burst(n: int) -> None:
+                    for i in range(n):
+                        user = emu.make_user(language_code="zh-hans")
+                        chat = emu.private_chat(user)
+                        chats.append(chat["id"])
+                        emu.send_text(chat, user, f"{FAKE_CS_ZH} {i}")
+
+                await burst(20)
+                while sum(d.ok for d in emu.webhook_deliveries) < 20:  # all acknowledged
+                    await asyncio.sleep(0.05)
+                await burst(20)
+                await asyncio.sleep(0.02)
+                a.kill()  # SIGKILL with updates in flight: no goodbye, no cleanup
+                for chat in chats:
+                    await emu.wait_for_messages(chat, count=1, timeout=60)
+                await asyncio.sleep(3)  # anything answered twice would show by now
+            answered = Counter(
+                int(r.params["chat_id"]) for r in emu.requests if r.method == "sendMessage" and r.ok
+            )
+            assert [answered[c] for c in chats] == [1] * len(chats)
+            delivered_to = {d.url for d in emu.webhook_deliveries if d.ok}
+            assert len(delivered_to) == 2  # both workers took part before the kill
+            assert any(not d.ok for d in emu.webhook_deliveries)  # the kill was felt ...
+            assert emu.invalid_requests == []  # ... and redelivered updates went to B
+        finally:
+            await emu.stop()
+
+    run(go())
