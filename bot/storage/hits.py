@@ -136,11 +136,28 @@ async def insert_hits(session: AsyncSession, records: Sequence[HitRecord]) -> No
     await session.execute(stmt, _rows(records))
 
 
+# PostgreSQL error classes that mean "the server is not there right now", not "bad record":
+# 08 connection exception, 57P operator intervention (shutdown, restarting, starting up),
+# 53 insufficient resources, 40001/40P01 serialization failure and deadlock.
+_TRANSIENT_SQLSTATE = ("08", "57P", "53", "40001", "40P01")
+
+
+def _sqlstate(exc: BaseException) -> str:
+    for candidate in (getattr(exc, "orig", None), exc.__cause__):
+        for inner in (candidate, getattr(candidate, "__cause__", None)):
+            code = getattr(inner, "sqlstate", None) or getattr(inner, "pgcode", None)
+            if isinstance(code, str):
+                return code
+    return ""
+
+
 def _transient(exc: BaseException) -> bool:
     """Connection trouble (retry later) rather than a record the database refuses."""
     if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if _sqlstate(exc).startswith(_TRANSIENT_SQLSTATE):
         return True
     return not isinstance(exc, StatementError | ValueError | TypeError)
 

@@ -8,12 +8,14 @@ finished it within a lease (the worker died; Telegram redelivered it elsewhere).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.hits import HitRecord, insert_hits
 from bot.storage.models import ProcessedUpdate, utcnow
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -52,8 +54,11 @@ async def claim_update(sessions: Sessions, update_id: int, owner: str, lease: fl
         return "retaken" if result.rowcount else "busy"  # type: ignore[attr-defined]
 
 
-async def finish_update(sessions: Sessions, update_id: int) -> None:
+async def finish_update(sessions: Sessions, update_id: int, hits: Sequence[HitRecord] = ()) -> None:
+    """Mark the update answered, and store its hits in the same transaction: a worker killed
+    after this loses nothing, and one killed before it gets the update redelivered."""
     async with sessions() as s, s.begin():
+        await insert_hits(s, hits)
         await s.execute(
             update(ProcessedUpdate)
             .where(ProcessedUpdate.update_id == update_id)

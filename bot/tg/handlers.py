@@ -44,7 +44,7 @@ from bot.digest.build import build_digest
 from bot.engine import Verdict
 from bot.metrics import CHECK_SECONDS, CHECKS
 from bot.storage import hits_from_verdict
-from bot.storage.hits import InputKind
+from bot.storage.hits import HitRecord, InputKind
 from bot.storage.queries import (
     add_feedback,
     add_report,
@@ -77,7 +77,7 @@ from bot.tg.render import (
     render_group_warning,
     render_verdict,
 )
-from bot.tg.sending import send_digest, with_retries
+from bot.tg.sending import HIT_SINK, send_digest, with_retries
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -95,6 +95,15 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
     )
+
+
+def store_hits(deps: Deps, records: list[HitRecord]) -> None:
+    """Queue hits for writing; a webhook worker writes them with the update's answered mark."""
+    sink = HIT_SINK.get()
+    if sink is not None:
+        sink.extend(records)
+    else:
+        store_hits(deps, records)
 
 
 def observe_check(verdict: Verdict, seconds: float) -> None:
@@ -485,7 +494,7 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
         chat_type="private",
         input_kind=kind,
     )
-    deps.writer.record(records)
+    store_hits(deps, records)
     ref = records[0].event_id
     rendered: Reply = render_verdict(verdict, p.lang, p.region, hotline(deps, p.region), ref)
     await reply(pieces[-1].message, rendered.html, rendered.buttons)
@@ -531,14 +540,15 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     observe_check(verdict, time.perf_counter() - started)
     user_key = deps.pseudonym(update.effective_user.id)
     lang = language_for(update.effective_user.language_code, deps.settings.default_language)
-    deps.writer.record(
+    store_hits(
+        deps,
         hits_from_verdict(
             verdict,
             user_pseudonym=user_key,
             lang=lang,
             chat_type="group",
             input_kind=kind_of(text, links),
-        )
+        ),
     )
     if verdict.risk != "high":
         return

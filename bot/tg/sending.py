@@ -32,6 +32,9 @@ T = TypeVar("T")
 # answer went out, so the update is marked answered at once (a worker killed later in the
 # handler must not have it answered a second time by another worker).
 ANSWERED: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("answered", default=None)
+# Set by the webhook worker too: hits of the update being handled are collected here and
+# written with its "answered" mark, in one transaction, instead of the in-memory queue.
+HIT_SINK: ContextVar[list[Any] | None] = ContextVar("hit_sink", default=None)
 
 
 _SENDS = ("sendmessage", "sendphoto", "senddocument")

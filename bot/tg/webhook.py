@@ -33,10 +33,11 @@ from telegram import Update
 from bot.engine import Engine
 from bot.metrics import UPDATE_SECONDS, UPDATES, render
 from bot.settings import Settings
+from bot.storage.hits import HitRecord
 from bot.storage.updates import claim_update, finish_update
 from bot.tg.app import build_application
 from bot.tg.deps import deps_of
-from bot.tg.sending import ANSWERED
+from bot.tg.sending import ANSWERED, HIT_SINK
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -109,22 +110,29 @@ def create_app(
         if claim == "busy":
             return Response(status_code=503, headers={"Retry-After": "5"})
         marked = False
+        hits: list[HitRecord] = []
 
         async def answered() -> None:
             nonlocal marked
+            taken = list(hits)
+            hits.clear()
             if marked:
+                if taken:
+                    deps.writer.record(taken)  # hits of a later part of the answer
                 return
             marked = True
             try:
-                await finish_update(deps.sessions, update_id)
-            except Exception as exc:  # noqa: BLE001 - the lease lets another worker retake it
+                await finish_update(deps.sessions, update_id, taken)
+            except Exception as exc:  # noqa: BLE001 - hits wait in the queue; the lease covers the mark
                 log.warning("update %d answered, not marked: %s", update_id, type(exc).__name__)
+                deps.writer.record(taken)
 
-        token = ANSWERED.set(answered)
+        tokens = (ANSWERED.set(answered), HIT_SINK.set(hits))
         try:
             await application.process_update(Update.de_json(data, application.bot))
         finally:
-            ANSWERED.reset(token)
+            ANSWERED.reset(tokens[0])
+            HIT_SINK.reset(tokens[1])
         await answered()  # an update that needed no answer (a group's ordinary message)
         UPDATE_SECONDS.observe(time.perf_counter() - started)
         return Response(status_code=200)

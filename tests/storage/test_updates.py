@@ -30,3 +30,19 @@ def test_claims(db_url: str) -> None:
             return seen
 
     assert asyncio.run(go()) == ["new", "busy", "retaken", "duplicate"]
+
+
+def test_a_server_restarting_is_connection_trouble_not_a_bad_record() -> None:
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from bot.storage.hits import _transient
+
+    class Driver(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    starting_up = DBAPIError("INSERT", {}, Driver("57P03"))  # the database system is starting up
+    shutting_down = DBAPIError("INSERT", {}, Driver("57P01"))  # terminated by administrator
+    duplicate = IntegrityError("INSERT", {}, Driver("23505"))
+    assert _transient(starting_up) and _transient(shutting_down)
+    assert not _transient(duplicate)
