@@ -279,3 +279,29 @@ def test_a_report_becomes_an_example_in_one_tap_through_the_same_checks(tmp_path
             assert "Nothing to review" in after["text"]
 
     run(go())
+
+
+def test_moderators_hear_weekly_about_rules_past_their_review_date(tmp_path: Path) -> None:
+    from bot.tg.moderation import review_reminder
+
+    async def go() -> None:
+        async with running_bot(tmp_path, **ENV) as r:
+            mod = await _moderator(r)
+            rule = r.deps.live.get(RULE)
+            assert rule is not None
+            overdue = rule.text.replace("severity:", "review_by: 2020-01-01\nseverity:", 1)
+            preview = await mod.upload(overdue.encode(), rule.name, "why: ask for a review")
+            assert "Confirm" in preview
+            last = r.emu.sent_messages(mod.chat["id"])[-1]
+            await mod.press(last, 0)
+            assert r.app.job_queue is not None
+            before = mod.seen()
+            r.app.job_queue.run_once(review_reminder, 0)
+            await r.emu.wait_for_messages(mod.chat["id"], count=before + 1, timeout=10)
+            assert "past their review date" in r.emu.sent_messages(mod.chat["id"])[-1]["text"]
+            assert RULE in r.emu.sent_messages(mod.chat["id"])[-1]["text"]
+            r.app.job_queue.run_once(review_reminder, 0)  # the same week: not again
+            await asyncio.sleep(1.0)
+            assert mod.seen() == before + 1
+
+    run(go())

@@ -127,3 +127,52 @@ def test_two_workers_answer_each_update_once_even_when_one_is_killed(
             await emu.stop()
 
     run(go())
+
+
+def test_a_rule_change_confirmed_in_one_worker_is_in_force_in_the_other_within_5_s(
+    pg_url: str, tmp_path: Path
+) -> None:
+    admin_id, mod_id = 910001, 910002
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            env = _env(emu, pg_url, tmp_path) | {"SENTINEL_MODERATION__ADMINS": f"[{admin_id}]"}
+            a_port, b_port = free_port(), free_port()
+            a_env = env | {"SENTINEL_WEBHOOK__URL": f"http://127.0.0.1:{a_port}/telegram"}
+            with worker(a_env, a_port, tmp_path / "a.log"), worker(env, b_port, tmp_path / "b.log"):
+                await asyncio.gather(_ready(a_port), _ready(b_port))
+                # Every update goes to worker A only, until the change is confirmed there.
+                emu.webhook_targets = [f"http://127.0.0.1:{a_port}/telegram"]
+                admin = emu.make_user(language_code="en", user_id=admin_id)
+                mod = emu.make_user(language_code="en", user_id=mod_id)
+                admin_chat, mod_chat = emu.private_chat(admin), emu.private_chat(mod)
+                emu.send_text(admin_chat, admin, f"/mod add {mod_id}")
+                await emu.wait_for_messages(admin_chat["id"], count=1, timeout=30)
+                emu.send_text(mod_chat, mod, "/disable fake-courier-cs\nwhy: paused for review")
+                [preview] = await emu.wait_for_messages(mod_chat["id"], count=1, timeout=60)
+                data = preview["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+                emu.press_button(mod_chat, mod, preview, data)
+                msgs = await emu.wait_for_messages(mod_chat["id"], count=2, timeout=30)
+                assert "is live" in msgs[1]["text"]
+                confirmed = asyncio.get_running_loop().time()
+                # From now on only worker B answers: it must use the new version within 5 s.
+                emu.webhook_targets = [f"http://127.0.0.1:{b_port}/telegram"]
+                await asyncio.sleep(5.0)
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                emu.send_text(chat, user, FAKE_CS_ZH)
+                [answer] = await emu.wait_for_messages(chat["id"], count=1, timeout=30)
+                assert asyncio.get_running_loop().time() - confirmed < 30
+                assert "冒充快递" not in answer["text"]
+                for _ in range(100):  # acknowledged just after the answer went out
+                    if any(d.ok and f":{b_port}/" in d.url for d in emu.webhook_deliveries):
+                        break
+                    await asyncio.sleep(0.05)
+                assert any(d.ok and f":{b_port}/" in d.url for d in emu.webhook_deliveries)
+            assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    run(go())
