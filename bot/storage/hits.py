@@ -23,7 +23,7 @@ from typing import Literal
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.engine import Verdict
 from bot.engine.verdict import RuleRef
@@ -124,11 +124,16 @@ def _rows(records: Sequence[HitRecord]) -> list[dict[str, object]]:
     return rows
 
 
-async def insert_hits(session: AsyncSession, records: Sequence[HitRecord]) -> None:
+async def insert_hits(
+    session: AsyncSession | AsyncConnection, records: Sequence[HitRecord]
+) -> None:
     """Insert, skipping records already stored (same event id): retries are idempotent."""
     if not records:
         return
-    dialect = session.get_bind().dialect.name
+    if isinstance(session, AsyncConnection):
+        dialect = session.dialect.name
+    else:
+        dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One compiled statement executed with many parameter sets: SQLAlchemy batches these into
     # multi-row inserts without compiling a new statement per batch.

@@ -103,7 +103,7 @@ def store_hits(deps: Deps, records: list[HitRecord]) -> None:
     if sink is not None:
         sink.extend(records)
     else:
-        store_hits(deps, records)
+        deps.writer.record(records)
 
 
 def observe_check(verdict: Verdict, seconds: float) -> None:
