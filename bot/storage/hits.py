@@ -114,7 +114,7 @@ def hits_from_verdict(
     return out
 
 
-def _rows(records: Sequence[HitRecord]) -> list[dict[str, object]]:
+def hit_rows(records: Sequence[HitRecord]) -> list[dict[str, object]]:
     rows = []
     for r in records:
         row = asdict(r)
@@ -138,7 +138,7 @@ async def insert_hits(
     # One compiled statement executed with many parameter sets: SQLAlchemy batches these into
     # multi-row inserts without compiling a new statement per batch.
     stmt = insert(Hit).on_conflict_do_nothing(index_elements=["event_id"])
-    await session.execute(stmt, _rows(records))
+    await session.execute(stmt, hit_rows(records))
 
 
 # PostgreSQL error classes that mean "the server is not there right now", not "bad record":

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.storage.hits import HitRecord, insert_hits
-from bot.storage.models import ProcessedUpdate, utcnow
+from bot.storage.hits import HitRecord, hit_rows, insert_hits
+from bot.storage.models import Hit, ProcessedUpdate, utcnow
 
 Sessions = async_sessionmaker[AsyncSession]
 Claim = Literal["new", "retaken", "duplicate", "busy"]
@@ -36,14 +36,17 @@ async def claim_update(sessions: Sessions, update_id: int, owner: str, lease: fl
     engine = _bind(sessions)
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
-    async with engine.begin() as conn:
-        taken = await conn.execute(
-            insert(ProcessedUpdate)
-            .values(update_id=update_id, received_at=now, state="processing", owner=owner)
-            .on_conflict_do_nothing(index_elements=["update_id"])
-        )
-        if taken.rowcount == 1:
+    claim = (
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, received_at=now, state="processing", owner=owner)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    # One statement, one round trip: no BEGIN/COMMIT around it (autocommit).
+    async with engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        if (await auto.execute(claim)).rowcount == 1:
             return "new"
+    async with engine.begin() as conn:
         state = (
             await conn.execute(
                 select(ProcessedUpdate.state).where(ProcessedUpdate.update_id == update_id)
@@ -66,10 +69,23 @@ async def claim_update(sessions: Sessions, update_id: int, owner: str, lease: fl
 async def finish_update(sessions: Sessions, update_id: int, hits: Sequence[HitRecord] = ()) -> None:
     """Mark the update answered, and store its hits in the same transaction: a worker killed
     after this loses nothing, and one killed before it gets the update redelivered."""
-    async with _bind(sessions).begin() as conn:
+    engine = _bind(sessions)
+    done = update(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id)
+    if engine.dialect.name == "postgresql":
+        # One statement (the hits inserted in a CTE), one round trip, atomic on its own.
+        stmt = done.values(state="done")
+        if hits:
+            new_hits = (
+                postgresql.insert(Hit)
+                .values(hit_rows(hits))
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .cte("new_hits")
+            )
+            stmt = stmt.add_cte(new_hits)
+        async with engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.execute(stmt)
+        return
+    async with engine.begin() as conn:
         await insert_hits(conn, hits)
-        await conn.execute(
-            update(ProcessedUpdate)
-            .where(ProcessedUpdate.update_id == update_id)
-            .values(state="done")
-        )
+        await conn.execute(done.values(state="done"))

@@ -46,3 +46,39 @@ def test_a_server_restarting_is_connection_trouble_not_a_bad_record() -> None:
     duplicate = IntegrityError("INSERT", {}, Driver("23505"))
     assert _transient(starting_up) and _transient(shutting_down)
     assert not _transient(duplicate)
+
+
+def test_the_answered_mark_stores_the_hits_with_it(db_url: str) -> None:
+    from sqlalchemy import func, select
+
+    from bot.storage.hits import HitRecord
+    from bot.storage.models import Hit, utcnow
+
+    def hit(n: int) -> HitRecord:
+        return HitRecord(
+            created_at=utcnow(),
+            rule_id="fake-courier-cs",
+            rule_version=1,
+            family="fake_customer_service",
+            stages=("pretext",),
+            furthest_stage="pretext",
+            risk="high",
+            lang="zh-hans",
+            chat_type="private",
+            input_kind="text",
+            user_pseudonym=f"{n:064x}",
+            domains=("example.com",),
+        )
+
+    async def go() -> tuple[int, str]:
+        async with database(db_url) as sessions:
+            assert await claim_update(sessions, 7, "a", 30) == "new"
+            records = [hit(1), hit(2)]
+            await finish_update(sessions, 7, records)
+            await finish_update(sessions, 7, records)  # a retry stores nothing twice
+            async with sessions() as s:
+                n = (await s.execute(select(func.count()).select_from(Hit))).scalar_one()
+                state = (await s.execute(select(ProcessedUpdate.state))).scalar_one()
+            return int(n), str(state)
+
+    assert asyncio.run(go()) == (2, "done")
