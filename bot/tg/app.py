@@ -294,16 +294,26 @@ async def polling(
         await app.post_shutdown(app)
 
 
-def run_polling(settings: Settings, engine: Engine) -> None:
-    """The real bot against Telegram, or the Bot API server in ``telegram.api_base_url``."""
+def bot_api(settings: Settings) -> dict[str, str | None]:
+    """Token and server URLs from the settings: Telegram's, or ``telegram.api_base_url``."""
     assert settings.bot_token is not None
     base = settings.telegram.api_base_url
+    return {
+        "token": settings.bot_token.get_secret_value(),
+        "base_url": base,
+        # A local Bot API server serves files under /file/bot…, beside /bot….
+        "base_file_url": base.replace("/bot", "/file/bot", 1) if base else None,
+    }
+
+
+def run_polling(settings: Settings, engine: Engine) -> None:
+    """The real bot against Telegram, or the Bot API server in ``telegram.api_base_url``."""
+    api = bot_api(settings)
     app = build_application(
         settings,
         engine,
-        token=settings.bot_token.get_secret_value(),
-        base_url=base,
-        # A local Bot API server serves files under /file/bot…, beside /bot….
-        base_file_url=base.replace("/bot", "/file/bot", 1) if base else None,
+        token=str(api["token"]),
+        base_url=api["base_url"],
+        base_file_url=api["base_file_url"],
     )
     app.run_polling(allowed_updates=Update.ALL_TYPES)

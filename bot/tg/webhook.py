@@ -35,7 +35,7 @@ from bot.metrics import UPDATE_SECONDS, UPDATES, render
 from bot.settings import Settings
 from bot.storage.hits import HitRecord
 from bot.storage.updates import claim_update, finish_update
-from bot.tg.app import build_application
+from bot.tg.app import bot_api, build_application
 from bot.tg.deps import deps_of
 from bot.tg.sending import ANSWERED, HIT_SINK
 
@@ -173,14 +173,13 @@ def create_app(
 
 def run_webhook(settings: Settings, engine: Engine, *, host: str, port: int) -> None:
     """Serve one webhook worker until interrupted (SIGINT/SIGTERM stop it cleanly)."""
-    assert settings.bot_token is not None
-    base = settings.telegram.api_base_url
+    api = bot_api(settings)
     app = create_app(
         settings,
         engine,
-        token=settings.bot_token.get_secret_value(),
-        base_url=base,
-        base_file_url=base.replace("/bot", "/file/bot", 1) if base else None,
+        token=str(api["token"]),
+        base_url=api["base_url"],
+        base_file_url=api["base_file_url"],
     )
     config: dict[str, Any] = {
         "host": host,
