@@ -392,10 +392,12 @@ async def _propose(
             checked.rule_id or file_name,
             problems=len(checked.problems),
         )
-        shown = checked.problems[:15]
+        # Cut before escaping (cutting HTML could split an entity): 15 problems of at most 200
+        # characters stay far below Telegram's 4096.
+        shown = [x if len(x) <= 200 else x[:199] + "…" for x in checked.problems[:15]]
         body = "\n".join(f"• {html.escape(x)}" for x in shown)
         more = f"\n… +{len(checked.problems) - 15}" if len(checked.problems) > 15 else ""
-        await reply(message, f"{mt('rejected', p.lang)}\n{body}{more}"[:4000])
+        await reply(message, f"{mt('rejected', p.lang)}\n{body}{more}")
         return
     effect: dict[str, Any] = checked.effect() | (extra or {})
     pending = await create_pending(
