@@ -61,7 +61,7 @@ class LiveRules:
         }
         self.files: dict[str, str] = dict(self.bundled)
         self.revised: set[str] = set()
-        self.marker = -1
+        self.marker: tuple[int, int] = (-1, -1)
         self._engine = engine or Engine.from_files(self.files, str(bundled_dir))
         self._lock = asyncio.Lock()
         set_rule_versions({rid: rf.version for rid, rf in self.rules().items()})

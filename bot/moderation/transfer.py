@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.engine import Engine
+from bot.engine.loader import RuleSetError
+from bot.engine.ruletest import run_all
 from bot.moderation.live import LiveRules
 from bot.moderation.validate import Checked, check_change
-from bot.storage.moderation import Conflict, Sessions, commit_revision
+from bot.storage.moderation import Conflict, NewRevision, Sessions, commit_revisions
 
 CLI_AUTHOR = "operator:cli"
 
@@ -60,21 +63,25 @@ async def import_rules(
         result.changed.append(checked)
     if result.problems or not result.changed:
         return result
-    for checked in result.changed:
-        try:
-            version = await commit_revision(
-                sessions,
-                rule_id=checked.rule_id,
-                base_version=checked.base_version,
-                yaml_text=checked.text,
-                diff=checked.diff,
-                reason=reason,
-                author=CLI_AUTHOR,
-                action="import",
-            )
-        except Conflict as exc:
-            result.problems.append(f"{checked.rule_id}: changed meanwhile (now version {exc.live})")
-            break
-        result.committed.append((checked.rule_id, version))
+    # Each file was checked on top of the live rules; now all of them together.
+    together = dict(live.files) | {c.file_name: c.text for c in result.changed}
+    try:
+        run = [r for r in run_all(Engine.from_files(together, str(in_dir))) if not r.ok]
+    except RuleSetError as exc:
+        result.problems.extend(str(problem) for problem in exc.problems)
+        return result
+    result.problems.extend(f"{r.name}: {r.detail}" for r in run if r.kind != "known_miss")
+    if result.problems:
+        return result
+    changes = [
+        NewRevision(c.rule_id, c.base_version, c.new_version, c.text, c.diff)
+        for c in result.changed
+    ]
+    try:
+        await commit_revisions(sessions, changes, reason=reason, author=CLI_AUTHOR, action="import")
+    except Conflict as exc:
+        result.problems.append(f"{exc.rule_id}: changed meanwhile (now version {exc.live})")
+        return result
+    result.committed = [(c.rule_id, c.version) for c in changes]
     await live.refresh(sessions)
     return result

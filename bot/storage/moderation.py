@@ -9,6 +9,7 @@ that is still live, so two moderators editing one rule never overwrite each othe
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -116,14 +117,6 @@ async def audit_entries(sessions: Sessions, limit: int = 100) -> list[AuditLog]:
 # -- revisions ----------------------------------------------------------------------------------
 
 
-async def revision_marker(sessions: Sessions) -> int:
-    """Changes whenever a revision is added: every process polls this to reload its rules."""
-    async with sessions() as s:
-        return int(
-            (await s.execute(select(func.coalesce(func.max(RuleRevision.id), 0)))).scalar_one()
-        )
-
-
 async def latest_revisions(sessions: Sessions) -> dict[str, RuleRevision]:
     """The newest revision of every rule that has one."""
     async with sessions() as s:
@@ -149,6 +142,15 @@ async def rule_history(sessions: Sessions, rule_id: str) -> list[RuleRevision]:
         return list((await s.execute(q)).scalars())
 
 
+@dataclass(frozen=True)
+class NewRevision:
+    rule_id: str
+    base_version: int  # the live version the change was made against
+    version: int  # the version it becomes (base + 1, or a new rule's own version)
+    yaml_text: str
+    diff: str
+
+
 async def commit_revision(
     sessions: Sessions,
     *,
@@ -159,43 +161,68 @@ async def commit_revision(
     reason: str,
     author: str,
     action: str,
+    version: int | None = None,
 ) -> int:
-    """Store version ``base_version + 1`` of a rule and its audit entry, in one transaction.
-    Raises Conflict if another revision landed since ``base_version`` was live."""
-    version = base_version + 1
+    """Store a new version of a rule and its audit entry, in one transaction. Raises Conflict
+    if another revision landed since ``base_version`` was live."""
+    change = NewRevision(rule_id, base_version, version or base_version + 1, yaml_text, diff)
+    await commit_revisions(sessions, [change], reason=reason, author=author, action=action)
+    return change.version
+
+
+async def commit_revisions(
+    sessions: Sessions, changes: list[NewRevision], *, reason: str, author: str, action: str
+) -> None:
+    """Store several revisions (and their audit entries) in one transaction: all or none."""
     try:
         async with sessions() as s, s.begin():
-            newest = (
-                await s.execute(
-                    select(func.max(RuleRevision.version)).where(RuleRevision.rule_id == rule_id)
+            for c in changes:
+                newest = (
+                    await s.execute(
+                        select(func.max(RuleRevision.version)).where(
+                            RuleRevision.rule_id == c.rule_id
+                        )
+                    )
+                ).scalar_one()
+                # Any revision at or past the one being made means someone else got there
+                # first. (A bundled file newer than the last revision is fine: live is newer.)
+                if newest is not None and newest >= c.version:
+                    raise Conflict(c.rule_id, int(newest))
+                s.add(
+                    RuleRevision(
+                        rule_id=c.rule_id,
+                        version=c.version,
+                        yaml_text=c.yaml_text,
+                        diff=c.diff,
+                        reason=reason,
+                        author_pseudonym=author,
+                        created_at=utcnow(),
+                    )
                 )
-            ).scalar_one()
-            if newest is not None and newest != base_version:
-                raise Conflict(rule_id, int(newest))
-            s.add(
-                RuleRevision(
-                    rule_id=rule_id,
-                    version=version,
-                    yaml_text=yaml_text,
-                    diff=diff,
-                    reason=reason,
-                    author_pseudonym=author,
-                    created_at=utcnow(),
+                s.add(
+                    AuditLog(
+                        created_at=utcnow(),
+                        actor_pseudonym=author,
+                        action=f"rule.{action}",
+                        target=f"{c.rule_id}@{c.version}",
+                        detail={"reason": reason, "from_version": c.base_version},
+                    )
                 )
-            )
-            s.add(
-                AuditLog(
-                    created_at=utcnow(),
-                    actor_pseudonym=author,
-                    action=f"rule.{action}",
-                    target=f"{rule_id}@{version}",
-                    detail={"reason": reason, "from_version": base_version},
-                )
-            )
     except IntegrityError:
         # Two confirmations raced: the unique (rule, version) key let only one through.
-        raise Conflict(rule_id, version) from None
-    return version
+        raise Conflict(changes[0].rule_id, changes[0].version) from None
+
+
+async def revision_marker(sessions: Sessions) -> tuple[int, int]:
+    """Changes whenever a revision is committed: every process polls this to reload its rules.
+    (The count as well as the highest id: ids may commit out of order on PostgreSQL.)"""
+    async with sessions() as s:
+        row = (
+            await s.execute(
+                select(func.count(RuleRevision.id), func.coalesce(func.max(RuleRevision.id), 0))
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
 
 # -- pending edits ------------------------------------------------------------------------------

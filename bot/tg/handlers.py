@@ -77,7 +77,7 @@ from bot.tg.render import (
     render_group_warning,
     render_verdict,
 )
-from bot.tg.sending import HIT_SINK, send_digest, with_retries
+from bot.tg.sending import HANDLER_FAILED, HIT_SINK, send_digest, with_retries
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -560,11 +560,15 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     # Telegram language may be the scammer's.
     group_lang = language_of_text(text, lang)
     region = region_for(None, group_lang, deps.settings.telegram.default_regions)
-    await reply(
-        message,
-        render_group_warning(verdict, group_lang, region, hotline(deps, region)),
-        quiet=mode == "quiet",
-    )
+    try:
+        await reply(
+            message,
+            render_group_warning(verdict, group_lang, region, hotline(deps, region)),
+            quiet=mode == "quiet",
+        )
+    except Exception:
+        deps.answered.drop(key)  # not warned: a redelivery of this update may try again
+        raise
 
 
 async def on_my_chat_member(update: Update, context: Ctx) -> None:
@@ -689,6 +693,9 @@ async def on_error(update: object, context: Ctx) -> None:
     log.error(
         "handler failed: %s", kind, exc_info=(type(err), err, err.__traceback__) if err else None
     )
+    failed = HANDLER_FAILED.get()
+    if failed is not None:
+        failed.append(kind)  # a webhook worker then does not acknowledge a silent failure
     if (
         isinstance(update, Update)
         and update.effective_message is not None

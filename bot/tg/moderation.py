@@ -77,8 +77,8 @@ MT: dict[str, dict[str, str]] = {
     "mod_removed": {"en": "Moderator removed.", "zh": "已移除审核员。"},
     "mod_not": {"en": "Not a moderator.", "zh": "对方不是审核员。"},
     "mod_list": {
-        "en": "{n} moderator(s) (shown by pseudonym; ids are not stored):",
-        "zh": "共 {n} 位审核员（以化名显示，不保存 ID）：",
+        "en": "{n} moderator(s) (shown by pseudonym; their ids are stored only encrypted):",
+        "zh": "共 {n} 位审核员（以化名显示，ID 仅加密保存）：",
     },
     "usage": {"en": "Usage: {usage}", "zh": "用法：{usage}"},
     "unknown_rule": {
@@ -155,6 +155,8 @@ def mt(key: str, lang: Lang, **fmt: object) -> str:
     text = rule_text(texts["zh"], texts["en"], lang)
     return text.format(**fmt) if fmt else text
 
+
+MAX_REASON = 500  # characters: a preview (reason + diff) must fit one Telegram message
 
 MOD_COMMANDS = {
     "rules": ("list the rules", "规则列表"),
@@ -365,6 +367,7 @@ async def _propose(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Check a change and show it with Confirm / Cancel, or say exactly why it was refused."""
+    reason = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
     if not reason:
         await reply(message, mt("need_reason", p.lang))
         return
@@ -399,7 +402,7 @@ async def _propose(
         more = f"\n… +{len(checked.problems) - 15}" if len(checked.problems) > 15 else ""
         await reply(message, f"{mt('rejected', p.lang)}\n{body}{more}")
         return
-    effect: dict[str, Any] = checked.effect() | (extra or {})
+    effect: dict[str, Any] = checked.effect() | {"new_version": checked.new_version} | (extra or {})
     pending = await create_pending(
         deps.sessions,
         author_pseudonym=p.pseudonym,
@@ -643,6 +646,7 @@ async def _decide(
     if not await take_pending(deps.sessions, pending_id, p.pseudonym, "confirming"):
         await reply(message, mt("expired", p.lang))
         return
+    new_version = pending.effect.get("new_version")
     try:
         version = await commit_revision(
             deps.sessions,
@@ -653,6 +657,7 @@ async def _decide(
             reason=pending.reason,
             author=p.pseudonym,
             action=pending.action,
+            version=new_version if isinstance(new_version, int) else None,
         )
     except Conflict as exc:
         await set_pending_state(deps.sessions, pending_id, "conflict")
@@ -668,11 +673,19 @@ async def _decide(
             ),
         )
         return
-    await set_pending_state(deps.sessions, pending_id, "done")
-    report_id = pending.effect.get("report_id")
-    if isinstance(report_id, int):
-        await set_report_status(deps.sessions, report_id, "accepted")
-    await deps.live.refresh(deps.sessions)
+    except Exception:
+        # Nothing was stored: let the moderator press Confirm again.
+        await set_pending_state(deps.sessions, pending_id, "pending")
+        raise
+    # The change is stored and live; what follows is bookkeeping that must not hide that.
+    try:
+        await set_pending_state(deps.sessions, pending_id, "done")
+        report_id = pending.effect.get("report_id")
+        if isinstance(report_id, int):
+            await set_report_status(deps.sessions, report_id, "accepted")
+        await deps.live.refresh(deps.sessions)
+    except Exception as exc:  # noqa: BLE001 - every process picks the revision up anyway
+        log.warning("after a rule commit: %s", type(exc).__name__)
     await reply(message, mt("done", p.lang, rule=html.escape(pending.rule_id), version=version))
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from telegram import Bot, InputFile
+from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.digest.broadcast import Blocked, SlowDown
 from bot.digest.build import Digest
@@ -35,6 +37,8 @@ ANSWERED: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("answere
 # Set by the webhook worker too: hits of the update being handled are collected here and
 # written with its "answered" mark, in one transaction, instead of the in-memory queue.
 HIT_SINK: ContextVar[list[Any] | None] = ContextVar("hit_sink", default=None)
+# Set by the webhook worker too: the error handler notes a failed handler here.
+HANDLER_FAILED: ContextVar[list[str] | None] = ContextVar("handler_failed", default=None)
 
 
 _SENDS = ("sendmessage", "sendphoto", "senddocument")
@@ -55,11 +59,18 @@ class CountingRequest(HTTPXRequest):
         return code, payload
 
 
-def seconds(retry_after: int | float | dt.timedelta) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else retry_after
+def seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked to wait. PTB 22 warns that the attribute's type will change to
+    a timedelta; both are handled, so the warning is not for us."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
-async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
+async def with_retries(
+    make_call: Callable[[], Awaitable[T]], what: str, *, retry_429: bool = True
+) -> T:
     """Retry transient failures (5xx, refused connections, 429 beyond the rate limiter) with
     backoff. Those requests had no effect at Telegram, so retrying delivers once."""
     delay = 0.5
@@ -67,7 +78,9 @@ async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
         try:
             result = await make_call()
         except RetryAfter as exc:
-            await asyncio.sleep(seconds(exc.retry_after))
+            if not retry_429:
+                raise  # the caller paces itself (the digest broadcast pauses as a whole)
+            await asyncio.sleep(seconds(exc))
         except NetworkError as exc:
             # A timeout may mean Telegram did deliver: retrying could send it twice. Server
             # errors (5xx) and refused connections had no effect, so those are retried.
@@ -78,14 +91,19 @@ async def with_retries(make_call: Callable[[], Awaitable[T]], what: str) -> T:
             delay = min(delay * 2, 8.0)
         else:
             hook = ANSWERED.get()
-            if hook is not None:
+            if hook is not None and isinstance(result, Message):  # a message went out
                 await hook()
             return result
     raise TimedOut(f"{what}: gave up after {SEND_ATTEMPTS} attempts")
 
 
 async def send_digest(
-    bot: Bot, chat_id: int, digest: Digest, file_ids: dict[bytes, str] | None = None
+    bot: Bot,
+    chat_id: int,
+    digest: Digest,
+    file_ids: dict[bytes, str] | None = None,
+    *,
+    retry_429: bool = True,
 ) -> None:
     """One message (the chart, the digest as caption) when the text fits, else two. With
     ``file_ids``, a chart already uploaded is re-sent by its file id instead of again."""
@@ -94,12 +112,16 @@ async def send_digest(
     )
     if not digest.fits_caption:
         await with_retries(
-            lambda: bot.send_message(chat_id, digest.html, parse_mode=ParseMode.HTML), "digest"
+            lambda: bot.send_message(chat_id, digest.html, parse_mode=ParseMode.HTML),
+            "digest",
+            retry_429=retry_429,
         )
     caption = digest.html if digest.fits_caption else None
     sent = await with_retries(
         lambda: bot.send_photo(chat_id, photo=photo, caption=caption, parse_mode=ParseMode.HTML),
         "digest chart",
+        # After the text went out, a 429 is waited out here: resending both would repeat it.
+        retry_429=retry_429 or not digest.fits_caption,
     )
     if file_ids is not None and sent.photo and isinstance(photo, InputFile):
         file_ids[digest.chart_png] = sent.photo[-1].file_id
@@ -114,8 +136,8 @@ class DigestSender:
 
     async def __call__(self, chat_id: int, digest: Digest) -> None:
         try:
-            await send_digest(self.bot, chat_id, digest, self.file_ids)
+            await send_digest(self.bot, chat_id, digest, self.file_ids, retry_429=False)
         except Forbidden as exc:
             raise Blocked from exc
         except RetryAfter as exc:
-            raise SlowDown(seconds(exc.retry_after)) from exc
+            raise SlowDown(seconds(exc)) from exc

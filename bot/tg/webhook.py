@@ -37,7 +37,7 @@ from bot.storage.hits import HitRecord
 from bot.storage.updates import claim_update, finish_update
 from bot.tg.app import bot_api, build_application
 from bot.tg.deps import deps_of
-from bot.tg.sending import ANSWERED, HIT_SINK
+from bot.tg.sending import ANSWERED, HANDLER_FAILED, HIT_SINK
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -127,12 +127,20 @@ def create_app(
                 log.warning("update %d answered, not marked: %s", update_id, type(exc).__name__)
                 deps.writer.record(taken)
 
-        tokens = (ANSWERED.set(answered), HIT_SINK.set(hits))
+        failed: list[str] = []
+        tokens = (ANSWERED.set(answered), HIT_SINK.set(hits), HANDLER_FAILED.set(failed))
         try:
             await application.process_update(Update.de_json(data, application.bot))
         finally:
             ANSWERED.reset(tokens[0])
             HIT_SINK.reset(tokens[1])
+            HANDLER_FAILED.reset(tokens[2])
+        if failed and not marked:
+            # The handler failed before anything was sent (a group warning that could not go
+            # out): not acknowledged, so Telegram redelivers it and a worker takes it over
+            # after the lease.
+            UPDATES.labels("failed").inc()
+            return Response(status_code=500)
         await answered()  # an update that needed no answer (a group's ordinary message)
         UPDATE_SECONDS.observe(time.perf_counter() - started)
         return Response(status_code=200)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+import warnings
 
 from sqlalchemy import select
 
@@ -216,3 +217,23 @@ def test_telegram_asking_to_wait_pauses_the_broadcast_and_the_digest_still_arriv
     refused = next(at for chat, at in starts if chat == 2)
     after = [at for chat, at in starts if at > refused]
     assert after and min(after) - refused >= 0.3  # nothing was sent while Telegram said wait
+
+
+def test_telegrams_retry_after_reaches_the_broadcast_as_a_pause() -> None:
+    import pytest
+    from telegram.error import RetryAfter
+    from telegram.warnings import PTBDeprecationWarning
+
+    from bot.tg.sending import DigestSender
+
+    class Bot:
+        async def send_photo(self, *args: object, **kwargs: object) -> object:
+            with warnings.catch_warnings():  # PTB's own notice about the attribute's type
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                error = RetryAfter(dt.timedelta(seconds=3))
+            raise error
+
+    digest = Digest(stats=None, html="<b>short</b>", chart_png=b"\x89PNG")  # type: ignore[arg-type]
+    with pytest.raises(SlowDown) as caught:
+        asyncio.run(DigestSender(Bot())(42, digest))  # type: ignore[arg-type]
+    assert caught.value.retry_after == 3

@@ -54,3 +54,36 @@ def test_a_newer_bundled_rule_wins_over_an_older_revision(tmp_path: Path) -> Non
     assert LiveRules.overlay(bundled, {"a": (4, "id: a\nversion: 4\n")})["a.yaml"].endswith("5\n")
     assert LiveRules.overlay(bundled, {"a": (6, "id: a\nversion: 6\n")})["a.yaml"].endswith("6\n")
     assert with_version("id: a\n# keep me\nversion: 2\n", 7) == "id: a\n# keep me\nversion: 7\n"
+
+
+def test_versions_commit_as_checked_and_only_a_newer_revision_conflicts(tmp_path: Path) -> None:
+    import asyncio
+
+    import pytest
+
+    from bot.storage.db import database, upgrade_sync
+    from bot.storage.moderation import Conflict, commit_revision
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    upgrade_sync(url)
+
+    async def go() -> None:
+        async with database(url) as sessions:
+            args = {"diff": "", "reason": "r", "author": "a", "action": "upload"}
+            # A new rule that says version 3 is stored as version 3.
+            v = await commit_revision(
+                sessions, rule_id="new", base_version=0, yaml_text="x", version=3, **args
+            )
+            assert v == 3
+            # A bundled file (v7) newer than the last revision (v3): editing it is no conflict.
+            v = await commit_revision(
+                sessions, rule_id="new", base_version=7, yaml_text="y", **args
+            )
+            assert v == 8
+            # An edit made against v7 again, after v8 landed, is.
+            with pytest.raises(Conflict):
+                await commit_revision(
+                    sessions, rule_id="new", base_version=7, yaml_text="z", **args
+                )
+
+    asyncio.run(go())
