@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -240,17 +241,19 @@ async def run(args: argparse.Namespace) -> int:
             expect_warning[key] = scam
         send_seconds = time.monotonic() - start
 
-        def answers() -> Counter[tuple[int, int]]:
-            got: Counter[tuple[int, int]] = Counter()
+        def replies() -> list[tuple[tuple[int, int], float]]:
+            """(chat, message answered) and when, for every answer the bot sent, in order."""
+            out = []
             for r in emu.requests:
                 if r.method == "sendMessage" and r.ok and "reply_parameters" in r.params:
                     reply_to = r.params["reply_parameters"]
                     if isinstance(reply_to, str):
-                        import json
-
                         reply_to = json.loads(reply_to)
-                    got[(int(r.params["chat_id"]), int(reply_to["message_id"]))] += 1
-            return got
+                    out.append(((int(r.params["chat_id"]), int(reply_to["message_id"])), r.at))
+            return out
+
+        def answers() -> Counter[tuple[int, int]]:
+            return Counter(key for key, _ in replies())
 
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and len(answers()) < len(sent):
@@ -266,15 +269,8 @@ async def run(args: argparse.Namespace) -> int:
         got = answers()
         latencies = []
         first_answer: dict[tuple[int, int], float] = {}
-        for r in emu.requests:
-            if r.method == "sendMessage" and r.ok and "reply_parameters" in r.params:
-                reply_to = r.params["reply_parameters"]
-                if isinstance(reply_to, str):
-                    import json
-
-                    reply_to = json.loads(reply_to)
-                key = (int(r.params["chat_id"]), int(reply_to["message_id"]))
-                first_answer.setdefault(key, r.at)
+        for key, at in replies():
+            first_answer.setdefault(key, at)
         for key, at in first_answer.items():
             if key in sent:
                 latencies.append(at - sent[key])

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digest.build import Digest, build_digest
 from bot.digest.stats import week_bounds, week_id
@@ -31,6 +31,7 @@ from bot.engine import Engine
 from bot.lang import LANGS, Lang
 from bot.privacy import Sealer
 from bot.settings import DigestSettings
+from bot.storage.db import engine_of
 from bot.storage.delivery import (
     BLOCKED,
     FAILED,
@@ -133,12 +134,6 @@ class _Throttle:
         self.next = max(self.next, time.monotonic() + seconds)
 
 
-def _bind(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    bind = sessions.kw["bind"]
-    assert isinstance(bind, AsyncEngine)
-    return bind
-
-
 async def broadcast(
     sessions: async_sessionmaker[AsyncSession],
     settings: DigestSettings,
@@ -152,7 +147,7 @@ async def broadcast(
     """Send every due digest once. Safe to run at any time, in any number of processes: one of
     them holds the lock and sends; the others return at once with ``locked_out``."""
     report = BroadcastReport()
-    async with exclusive(_bind(sessions), "digest-broadcast") as mine:
+    async with exclusive(engine_of(sessions), "digest-broadcast") as mine:
         if not mine:
             report.locked_out = True
             return report

@@ -38,6 +38,7 @@ class Checked:
     file_name: str
     rule_id: str = ""
     base_version: int = 0  # the live version the change was made against (0: a new rule)
+    edited_version: int = 0  # the version written in the file (what the moderator edited)
     new_version: int = 0
     text: str = ""  # the YAML that would go live (its version set to new_version)
     problems: list[str] = field(default_factory=list)
@@ -114,7 +115,7 @@ def check_change(
         out.problems.append(f"{where}: duplicate rule id {rule_id!r} (also in {current.name})")
         return out
     out.base_version = current.version if current else 0
-    edited = version_of(text)
+    edited = out.edited_version = version_of(text)
     if keep_version:
         out.new_version = edited
     else:

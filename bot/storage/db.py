@@ -68,6 +68,13 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The engine a session factory is bound to (for locks and single-statement writes)."""
+    bind = sessions.kw["bind"]
+    assert isinstance(bind, AsyncEngine)
+    return bind
+
+
 @asynccontextmanager
 async def database(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = make_engine(url)

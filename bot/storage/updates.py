@@ -13,8 +13,9 @@ from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.db import engine_of
 from bot.storage.hits import HitRecord, hit_rows, insert_hits
 from bot.storage.models import Hit, ProcessedUpdate, utcnow
 
@@ -22,18 +23,12 @@ Sessions = async_sessionmaker[AsyncSession]
 Claim = Literal["new", "retaken", "duplicate", "busy"]
 
 
-def _bind(sessions: Sessions) -> AsyncEngine:
-    bind = sessions.kw["bind"]
-    assert isinstance(bind, AsyncEngine)
-    return bind
-
-
 async def claim_update(sessions: Sessions, update_id: int, owner: str, lease: float) -> Claim:
     """ "new"/"retaken": handle it; "duplicate": already answered; "busy": another worker is on
     it right now (answer 503 so that Telegram tries again later)."""
     # Core statements on a connection: this runs for every update, and the ORM's unit of work
     # costs more CPU than the database does here.
-    engine = _bind(sessions)
+    engine = engine_of(sessions)
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
     claim = (
@@ -69,7 +64,7 @@ async def claim_update(sessions: Sessions, update_id: int, owner: str, lease: fl
 async def finish_update(sessions: Sessions, update_id: int, hits: Sequence[HitRecord] = ()) -> None:
     """Mark the update answered, and store its hits in the same transaction: a worker killed
     after this loses nothing, and one killed before it gets the update redelivered."""
-    engine = _bind(sessions)
+    engine = engine_of(sessions)
     done = update(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id)
     if engine.dialect.name == "postgresql":
         # One statement (the hits inserted in a CTE), one round trip, atomic on its own.

@@ -32,6 +32,7 @@ from bot.moderation.validate import load_baseline
 from bot.privacy import Pseudonymizer, Sealer, load_or_create_key
 from bot.settings import Settings
 from bot.storage import HitWriter, make_engine, redact_url, session_factory, upgrade
+from bot.storage.db import engine_of
 from bot.storage.locks import exclusive
 from bot.storage.moderation import already_done, audit
 from bot.storage.queries import purge_expired
@@ -103,7 +104,7 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Daily retention purge, once across all workers (a lock, and a mark per day)."""
     deps = deps_of(context)
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    async with exclusive(deps.sessions.kw["bind"], "retention-purge") as mine:
+    async with exclusive(engine_of(deps.sessions), "retention-purge") as mine:
         if not mine or await already_done(deps.sessions, "retention.purge", today):
             return
         await audit(deps.sessions, "system", "retention.purge", today)

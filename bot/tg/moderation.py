@@ -26,6 +26,7 @@ from bot.lang import rule_text
 from bot.moderation.edits import EditError, add_example, add_phrase, set_status
 from bot.moderation.live import version_of, with_version
 from bot.moderation.validate import MAX_RULE_BYTES, Checked, check_change
+from bot.storage.db import engine_of
 from bot.storage.locks import exclusive
 from bot.storage.models import utcnow
 from bot.storage.moderation import (
@@ -248,6 +249,13 @@ def split_command(text: str) -> tuple[list[str], list[str], str]:
     return args, rest, reason
 
 
+def command_and_reason(text: str) -> tuple[list[str], str]:
+    """For commands whose extra lines are the reason: (arguments, the "why:" line or, without
+    one, the other lines)."""
+    args, rest, reason = split_command(text)
+    return args, reason or " ".join(x.strip() for x in rest).strip()
+
+
 def short(pseudonym: str) -> str:
     return f"#{pseudonym[:8]}"
 
@@ -383,7 +391,7 @@ async def _propose(
                 p.lang,
                 rule=html.escape(checked.rule_id),
                 live=checked.conflict,
-                base=_edited_version(text),
+                base=checked.edited_version,
             ),
         )
         return
@@ -436,11 +444,6 @@ async def _propose(
     )
 
 
-def _edited_version(text: str | bytes) -> int:
-    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    return version_of(raw)
-
-
 async def _quick(
     deps: Deps,
     p: Person,
@@ -472,12 +475,11 @@ async def _quick(
 async def cmd_addphrase(
     update: Update, context: Ctx, deps: Deps, p: Person, message: Message
 ) -> None:
-    args, rest, reason = split_command(message.text or "")
+    args, reason = command_and_reason(message.text or "")
     if len(args) < 3:
         await reply(message, mt("usage", p.lang, usage="/addphrase ID STAGE[/N] PHRASE\nwhy: …"))
         return
     rule_id, where, phrase = args[0], args[1], " ".join(args[2:])
-    reason = reason or " ".join(x.strip() for x in rest).strip()
     await _quick(
         deps, p, message, rule_id, "addphrase", reason, lambda t: add_phrase(t, where, phrase)
     )
@@ -502,14 +504,13 @@ async def cmd_addexample(
 
 
 async def _status(deps: Deps, p: Person, message: Message, status: str | None) -> None:
-    args, rest, reason = split_command(message.text or "")
+    args, reason = command_and_reason(message.text or "")
     want = 2 if status is None else 1
     if len(args) != want:
         usage = "/status ID active|testing|disabled" if status is None else "/disable ID"
         await reply(message, mt("usage", p.lang, usage=f"{usage}\nwhy: …"))
         return
     target = status or args[1]
-    reason = reason or " ".join(x.strip() for x in rest).strip()
     await _quick(
         deps, p, message, args[0], f"status.{target}", reason, lambda t: set_status(t, target)
     )
@@ -536,7 +537,7 @@ async def cmd_status(update: Update, context: Ctx, deps: Deps, p: Person, messag
 async def cmd_rollback(
     update: Update, context: Ctx, deps: Deps, p: Person, message: Message
 ) -> None:
-    args, rest, reason = split_command(message.text or "")
+    args, reason = command_and_reason(message.text or "")
     if len(args) not in (1, 2) or (len(args) == 2 and not args[1].lstrip("v").isdigit()):
         await reply(message, mt("usage", p.lang, usage="/rollback ID [VERSION]\nwhy: …"))
         return
@@ -553,7 +554,6 @@ async def cmd_rollback(
     if target not in texts or target == rf.version:
         await reply(message, mt("no_version", p.lang, rule=html.escape(rid), version=target))
         return
-    reason = reason or " ".join(x.strip() for x in rest).strip()
     # The old text, stamped with the live version so it is checked as an edit of the live rule.
     await _propose(
         deps,
@@ -836,8 +836,7 @@ async def review_reminder(context: Ctx) -> None:
     if not due:
         return
     week = week_id(utcnow(), ZoneInfo("UTC"))
-    bind = deps.sessions.kw["bind"]
-    async with exclusive(bind, "review-reminder") as mine:
+    async with exclusive(engine_of(deps.sessions), "review-reminder") as mine:
         if not mine:
             return
         if await already_done(deps.sessions, "review.reminder", week):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,29 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[Running]:
         await emu.stop()
     # Every request the bot made must have passed the Bot API validation.
     assert [(q.method, q.description) for q in emu.invalid_requests] == []
+
+
+@contextmanager
+def bot_subprocess(
+    args: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m bot ARGS`` as the deployment runs it, output in ``log``; stopped with SIGTERM
+    (a clean shutdown) at the end unless the test killed it."""
+    with (
+        log.open("ab") as out,
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, stdout=out, stderr=out
+        ) as proc,
+    ):
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 def render_png(lines: list[str], size: tuple[int, int] = (900, 320)) -> bytes:

@@ -8,9 +8,7 @@ import asyncio
 import datetime as dt
 import os
 import re
-import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,9 +21,8 @@ from bot.privacy import Pseudonymizer, Sealer
 from bot.storage.db import database
 from bot.storage.models import DigestDelivery, utcnow
 from bot.storage.queries import subscribe
-from tests.conftest import ROOT
 from tests.storage.conftest import pg_url
-from tests.tg.conftest import TOKEN
+from tests.tg.conftest import TOKEN, bot_subprocess
 
 __all__ = ["pg_url"]
 
@@ -46,21 +43,8 @@ def bot_process(
         "SENTINEL_DIGEST__CHECK_SECONDS": "1",
         **env,
     }
-    with (
-        log.open("wb") as out,
-        subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=environ, stdout=out, stderr=out
-        ) as proc,
-    ):
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+    with bot_subprocess(["run"], environ, log) as proc:
+        yield proc
 
 
 async def _setup(emu: BotApiEmulator, db: str, n: int) -> list[int]:

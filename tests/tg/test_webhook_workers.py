@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bot.emulator import BotApiEmulator
 from tests.conftest import ROOT
 from tests.storage.conftest import pg_url
-from tests.tg.conftest import TOKEN
+from tests.tg.conftest import TOKEN, bot_subprocess
 from tests.tg.test_e2e import FAKE_CS_ZH, run
 from tests.tg.test_webhook import free_port
 
@@ -40,27 +39,8 @@ def _env(emu: BotApiEmulator, db: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
-@contextmanager
-def worker(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with (
-        log.open("ab") as out,
-        subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--mode", "webhook", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        ) as proc,
-    ):
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+def worker(env: dict[str, str], port: int, log: Path) -> AbstractContextManager[Any]:
+    return bot_subprocess(["run", "--mode", "webhook", "--port", str(port)], env, log)
 
 
 async def _ready(port: int) -> None:
