@@ -32,7 +32,7 @@ from bot.moderation.validate import load_baseline
 from bot.privacy import Pseudonymizer, Sealer, load_or_create_key
 from bot.settings import Settings
 from bot.storage import HitWriter, make_engine, redact_url, session_factory, upgrade
-from bot.storage.db import engine_of
+from bot.storage.db import dispose, engine_of
 from bot.storage.locks import exclusive
 from bot.storage.moderation import already_done, audit
 from bot.storage.queries import purge_expired
@@ -224,7 +224,7 @@ def build_application(
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("digest broadcast did not stop in time; it resumes at the next start")
         await writer.stop()
-        await db.dispose()
+        await dispose(db)
 
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -54,6 +55,22 @@ class LRU(Generic[K, V]):
         return key in self._data
 
 
+@dataclass(frozen=True)
+class Prefetched:
+    """Read by a webhook worker together with the update's claim: the sender's saved language
+    and region, the group's mode (None: nothing saved). Fresh for this update only."""
+
+    user: str | None
+    lang: str | None
+    region: str | None
+    chat: str | None
+    mode: str | None
+
+
+# Set by the webhook worker while it handles an update (see ``Prefetched``).
+PREFETCHED: ContextVar[Prefetched | None] = ContextVar("prefetched", default=None)
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -66,8 +83,11 @@ class Deps:
     flood: FloodLimiter
     gather: Gatherer[Any]
     live: LiveRules  # the rules in force: bundled files + moderators' revisions
+    # Per-process caches of what people and groups chose. Only for a single process: webhook
+    # workers turn them off (``local_caches``), since another worker may change a choice.
     prefs: LRU[str, tuple[str, str]] = field(default_factory=LRU)
     group_modes: LRU[str, str] = field(default_factory=LRU)
+    local_caches: bool = True
     answered: LRU[tuple[int, int], bool] = field(default_factory=lambda: LRU(100_000))
     background: list[Any] = field(default_factory=list)  # start-up work running in threads
     # The digest broadcast running in this process, if any, and how to stop it gracefully.

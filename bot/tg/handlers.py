@@ -57,7 +57,7 @@ from bot.storage.queries import (
     subscribe,
     unsubscribe,
 )
-from bot.tg.deps import Deps, deps_of
+from bot.tg.deps import PREFETCHED, Deps, deps_of
 from bot.tg.i18n import (
     LANG_LABELS,
     LANGS,
@@ -149,12 +149,17 @@ async def person(update: Update, deps: Deps) -> Person:
     user = update.effective_user
     assert user is not None
     pseudonym = deps.pseudonym(user.id)
-    cached = deps.prefs.get(pseudonym)
+    regions = deps.settings.telegram.default_regions
+    lang_code = user.language_code
+    lang = language_for(lang_code, deps.settings.default_language)
+    region = region_for(lang_code, lang, regions)
+    pre = PREFETCHED.get()
+    if pre is not None and pre.user == pseudonym:
+        if pre.lang in LANGS:
+            return Person(pseudonym, pre.lang, pre.region or region_for(None, pre.lang, regions))  # type: ignore[arg-type]
+        return Person(pseudonym, lang, region)
+    cached = deps.prefs.get(pseudonym) if deps.local_caches else None
     if cached is None:
-        lang_code = user.language_code
-        default: Lang = deps.settings.default_language
-        lang = language_for(lang_code, default)
-        region = region_for(lang_code, lang, deps.settings.telegram.default_regions)
         try:
             pref = await asyncio.wait_for(get_preference(deps.sessions, pseudonym), DB_READ_TIMEOUT)
         except Exception:  # noqa: BLE001 - a slow or absent database must not delay the answer
@@ -162,10 +167,11 @@ async def person(update: Update, deps: Deps) -> Person:
             # again as soon as the database is back.
             return Person(pseudonym, lang, region)
         if pref is not None and pref.lang in LANGS:
-            lang = pref.lang
-            region = pref.region or region_for(None, lang, deps.settings.telegram.default_regions)
+            lang = pref.lang  # type: ignore[assignment]
+            region = pref.region or region_for(None, lang, regions)
         cached = (lang, region)
-        deps.prefs.put(pseudonym, cached)
+        if deps.local_caches:
+            deps.prefs.put(pseudonym, cached)
     return Person(pseudonym, cached[0], cached[1])  # type: ignore[arg-type]
 
 
@@ -521,12 +527,17 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     if message is None or update.effective_user is None or update.effective_user.is_bot:
         return
     chat_key = deps.pseudonym(message.chat_id)
-    mode = deps.group_modes.get(chat_key)
+    pre = PREFETCHED.get()
+    if pre is not None and pre.chat == chat_key:
+        mode = pre.mode or deps.settings.telegram.group_default_mode
+    else:
+        mode = deps.group_modes.get(chat_key) if deps.local_caches else None
     if mode is None:
         try:
             stored = await asyncio.wait_for(get_chat_mode(deps.sessions, chat_key), DB_READ_TIMEOUT)
             mode = stored or deps.settings.telegram.group_default_mode
-            deps.group_modes.put(chat_key, mode)
+            if deps.local_caches:
+                deps.group_modes.put(chat_key, mode)
         except Exception:  # noqa: BLE001 - without the database, use the default (uncached)
             mode = deps.settings.telegram.group_default_mode
     if mode == "off":

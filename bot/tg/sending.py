@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.digest.broadcast import Blocked, SlowDown
 from bot.digest.build import Digest
 from bot.metrics import REPLIES, TELEGRAM_RESPONSES
+from bot.tg.client import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,8 @@ HANDLER_FAILED: ContextVar[list[str] | None] = ContextVar("handler_failed", defa
 _SENDS = ("sendmessage", "sendphoto", "senddocument")
 
 
-class CountingRequest(HTTPXRequest):
-    """PTB's HTTP client, counting Telegram's answers for /metrics (429s included, which the
+class CountingRequest(AiohttpRequest):
+    """The bot's HTTP client, counting Telegram's answers for /metrics (429s included, which the
     rate limiter otherwise retries silently) and the messages sent."""
 
     async def do_request(

@@ -34,9 +34,9 @@ from bot.engine import Engine
 from bot.metrics import UPDATE_SECONDS, UPDATES, render
 from bot.settings import Settings
 from bot.storage.hits import HitRecord
-from bot.storage.updates import claim_update, finish_update
+from bot.storage.updates import Claimed, claim_update, finish_update
 from bot.tg.app import bot_api, build_application
-from bot.tg.deps import deps_of
+from bot.tg.deps import PREFETCHED, Prefetched, deps_of
 from bot.tg.sending import ANSWERED, HANDLER_FAILED, HIT_SINK
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ def create_app(
         settings, engine, token=token, base_url=base_url, base_file_url=base_file_url
     )
     deps = deps_of(application)
+    # Several workers share the database: a choice one of them stores must not be hidden from
+    # the others by a per-process cache (each update reads it with its claim instead).
+    deps.local_caches = False
     hook = settings.webhook
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -93,17 +96,25 @@ def create_app(
         try:
             data = await request.json()
             update_id = int(data["update_id"])
-        except (ValueError, KeyError, TypeError):
+            update = Update.de_json(data, application.bot)
+        except (ValueError, KeyError, TypeError, AttributeError):
             UPDATES.labels("malformed").inc()
             return Response(status_code=400)
         started = time.perf_counter()
+        user = update.effective_user
+        chat = update.effective_chat
+        user_key = deps.pseudonym(user.id) if user is not None else None
+        chat_key = deps.pseudonym(chat.id) if chat is not None and chat.type != "private" else None
         try:
-            claim = await claim_update(deps.sessions, update_id, owner, hook.lease_seconds)
+            claimed = await claim_update(
+                deps.sessions, update_id, owner, hook.lease_seconds, user=user_key, chat=chat_key
+            )
         except Exception as exc:  # noqa: BLE001 - no database: answer anyway (at least once)
             log.warning(
                 "update %d not claimed (%s); answering anyway", update_id, type(exc).__name__
             )
-            claim = "new"
+            claimed = Claimed("new")
+        claim = claimed.claim
         UPDATES.labels(claim).inc()
         if claim == "duplicate":
             return Response(status_code=200)
@@ -128,13 +139,20 @@ def create_app(
                 deps.writer.record(taken)
 
         failed: list[str] = []
+        pre = (
+            Prefetched(user_key, claimed.lang, claimed.region, chat_key, claimed.mode)
+            if claimed.prefetched
+            else None
+        )
         tokens = (ANSWERED.set(answered), HIT_SINK.set(hits), HANDLER_FAILED.set(failed))
+        pre_token = PREFETCHED.set(pre)
         try:
-            await application.process_update(Update.de_json(data, application.bot))
+            await application.process_update(update)
         finally:
             ANSWERED.reset(tokens[0])
             HIT_SINK.reset(tokens[1])
             HANDLER_FAILED.reset(tokens[2])
+            PREFETCHED.reset(pre_token)
         if failed and not marked:
             # The handler failed before anything was sent (a group warning that could not go
             # out): not acknowledged, so Telegram redelivers it and a worker takes it over

@@ -10,23 +10,23 @@ from sqlalchemy import update
 
 from bot.storage.db import database
 from bot.storage.models import ProcessedUpdate
-from bot.storage.updates import claim_update, finish_update
+from bot.storage.updates import Claimed, claim_update, finish_update
 
 
 def test_claims(db_url: str) -> None:
     async def go() -> list[str]:
         async with database(db_url) as sessions:
             seen = [
-                await claim_update(sessions, 1, "a", 30),  # new
-                await claim_update(sessions, 1, "b", 30),  # a is still on it
+                (await claim_update(sessions, 1, "a", 30)).claim,  # new
+                (await claim_update(sessions, 1, "b", 30)).claim,  # a is still on it
             ]
             # a died: its claim is older than the lease
             async with sessions() as s, s.begin():
                 old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
                 await s.execute(update(ProcessedUpdate).values(received_at=old))
-            seen.append(await claim_update(sessions, 1, "b", 30))  # retaken by b
+            seen.append((await claim_update(sessions, 1, "b", 30)).claim)  # retaken by b
             await finish_update(sessions, 1)
-            seen.append(await claim_update(sessions, 1, "c", 30))  # answered: duplicate
+            seen.append((await claim_update(sessions, 1, "c", 30)).claim)  # answered: duplicate
             return seen
 
     assert asyncio.run(go()) == ["new", "busy", "retaken", "duplicate"]
@@ -72,7 +72,7 @@ def test_the_answered_mark_stores_the_hits_with_it(db_url: str) -> None:
 
     async def go() -> tuple[int, str]:
         async with database(db_url) as sessions:
-            assert await claim_update(sessions, 7, "a", 30) == "new"
+            assert (await claim_update(sessions, 7, "a", 30)).claim == "new"
             records = [hit(1), hit(2)]
             await finish_update(sessions, 7, records)
             await finish_update(sessions, 7, records)  # a retry stores nothing twice
@@ -82,3 +82,28 @@ def test_the_answered_mark_stores_the_hits_with_it(db_url: str) -> None:
             return int(n), str(state)
 
     assert asyncio.run(go()) == (2, "done")
+
+
+def test_a_claim_reads_the_saved_language_and_group_mode_with_it(db_url: str) -> None:
+    """What the handler needs comes with the claim, fresh from the database, so a worker
+    never answers in a language the person changed through another worker."""
+    from bot.storage.queries import set_chat_mode, set_preference
+
+    alice, bob, group = "a" * 64, "b" * 64, "c" * 64
+
+    async def go() -> list[Claimed]:
+        async with database(db_url) as sessions:
+            await set_preference(sessions, alice, lang="en", region="GB")
+            await set_chat_mode(sessions, group, "quiet")
+            first = await claim_update(sessions, 1, "w", 30, user=alice, chat=group)
+            second = await claim_update(sessions, 2, "w", 30, user=bob)
+            await set_preference(sessions, alice, lang="zh-hant", region="TW")
+            third = await claim_update(sessions, 3, "w", 30, user=alice)
+            again = await claim_update(sessions, 3, "w", 30, user=alice)
+            return [first, second, third, again]
+
+    first, second, third, again = asyncio.run(go())
+    assert first == Claimed("new", True, "en", "GB", "quiet")
+    assert second == Claimed("new", True, None, None, None)  # nothing saved
+    assert (third.lang, third.region) == ("zh-hant", "TW")
+    assert again.claim == "busy" and not again.prefetched
