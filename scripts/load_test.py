@@ -226,9 +226,11 @@ async def run(args: argparse.Namespace) -> int:
                     workers[-1].kill()
                 elif what == "restart":
                     workers[-1].start()
+                    workers[-1].cpu_before = 0.0  # a new process: its CPU counts from zero
                     background.add(loop.create_task(workers[-1].ready()))
                 elif what == "pg":
-                    await asyncio.to_thread(pg_restart)
+                    # In the background: the users keep sending while the database restarts.
+                    background.add(loop.create_task(asyncio.to_thread(pg_restart)))
                 elif what == "telegram":
                     emu.inject_fault(status=429, count=20, methods=["sendMessage"], retry_after=1)
                     emu.inject_fault(status=500, count=20, methods=["sendMessage"])
@@ -240,6 +242,7 @@ async def run(args: argparse.Namespace) -> int:
             sent[key] = time.monotonic()
             expect_warning[key] = scam
         send_seconds = time.monotonic() - start
+        await asyncio.gather(*background)  # the restarted worker is up, the database too
 
         def replies() -> list[tuple[tuple[int, int], float]]:
             """(chat, message answered) and when, for every answer the bot sent, in order."""
@@ -271,9 +274,11 @@ async def run(args: argparse.Namespace) -> int:
         first_answer: dict[tuple[int, int], float] = {}
         for key, at in replies():
             first_answer.setdefault(key, at)
+        windows: dict[int, list[float]] = {}
         for key, at in first_answer.items():
             if key in sent:
                 latencies.append(at - sent[key])
+                windows.setdefault(int((sent[key] - start) // 10), []).append(at - sent[key])
         latencies.sort()
         lost = [k for k in sent if got[k] == 0]
         dup = [k for k in sent if got[k] > 1]
@@ -307,7 +312,18 @@ async def run(args: argparse.Namespace) -> int:
                     f"max {latencies[-1] * 1000:.0f} ms",
                 )
             )
+        if windows:
+            per_window = []
+            for w_index, values in sorted(windows.items()):
+                values.sort()
+                p99 = values[min(len(values) - 1, int(0.99 * len(values)))] * 1000
+                per_window.append(f"{w_index * 10}-{w_index * 10 + 10}s {p99:.0f}")
+            rows.append(("p99 (ms) by 10 s", ", ".join(per_window)))
         rows.append(("lost / duplicated", f"{len(lost)} / {len(dup)}"))
+        for key in dup:
+            times = ", ".join(f"{at - start:.2f} s" for k, at in replies() if k == key)
+            when = f"sent at {sent[key] - start:.2f} s, answers at {times}"
+            rows.append(("  answered twice", when))
         rows.append(("hits stored", f"{hits:,} (updates {len(sent):,})"))
         for w, c in zip(workers, cpu, strict=True):
             rows.append(

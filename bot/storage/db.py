@@ -102,7 +102,7 @@ async def single_statement(
     for attempt in (1, 2):
         try:
             async with sibling.connect() as conn:
-                result = await conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+                result = await conn.exec_driver_sql(sql, params)
                 return list(result.fetchall()) if result.returns_rows else []
         except DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:

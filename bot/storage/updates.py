@@ -102,7 +102,7 @@ async def claim_update(
     now = utcnow()
     if engine.dialect.name == "postgresql":
         rows = await single_statement(engine, _CLAIM_PG, (update_id, now, owner, user, chat))
-        claimed, lang, region, mode = rows[0]
+        claimed, lang, region, mode = tuple(rows[0])
         if claimed:
             return Claimed("new", True, lang, region, mode)
     else:
@@ -147,9 +147,7 @@ async def _read_context(conn: AsyncConnection, user: str | None, chat: str | Non
             lang, region = row
     if chat is not None:
         mode = (
-            await conn.execute(
-                select(ChatSetting.mode).where(ChatSetting.chat_pseudonym == chat)
-            )
+            await conn.execute(select(ChatSetting.mode).where(ChatSetting.chat_pseudonym == chat))
         ).scalar_one_or_none()
     return Claimed("new", True, lang, region, mode)
 

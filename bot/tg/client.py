@@ -9,7 +9,6 @@ files go as multipart. Timeouts and network failures become PTB's ``TimedOut`` a
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -52,7 +51,9 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30),
+                # Idle connections are closed before the 5 s after which servers commonly
+                # close them (httpx's default too): reusing one the server just closed fails.
+                connector=aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=4),
                 json_serialize=json.dumps,
                 headers={"User-Agent": self.USER_AGENT},
                 # Cookies and proxies from the environment have no place in Bot API calls.
@@ -79,9 +80,7 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("AiohttpRequest is not initialized")
         files = request_data is not None and request_data.contains_files
         read = _seconds(read_timeout, self._read_timeout)
-        write = _seconds(
-            write_timeout, self._media_write_timeout if files else self._write_timeout
-        )
+        write = _seconds(write_timeout, self._media_write_timeout if files else self._write_timeout)
         connect = _seconds(connect_timeout, self._connect_timeout)
         pool = _seconds(pool_timeout, self._pool_timeout)
         # aiohttp has no separate write timeout: the socket read timeout starts after the body
@@ -106,7 +105,7 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, timeout=timeout, **kwargs) as res:
                 return res.status, await res.read()
-        except (TimeoutError, asyncio.TimeoutError) as err:
+        except TimeoutError as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err

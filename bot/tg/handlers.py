@@ -84,6 +84,7 @@ Ctx = ContextTypes.DEFAULT_TYPE
 
 # Reads on the path to a warning wait at most this long; then defaults are used.
 DB_READ_TIMEOUT = 0.5
+DB_WRITE_TIMEOUT = 2.0
 
 
 # --- sending, reliably -----------------------------------------------------------------------
@@ -156,7 +157,7 @@ async def person(update: Update, deps: Deps) -> Person:
     pre = PREFETCHED.get()
     if pre is not None and pre.user == pseudonym:
         if pre.lang in LANGS:
-            return Person(pseudonym, pre.lang, pre.region or region_for(None, pre.lang, regions))  # type: ignore[arg-type]
+            return Person(pseudonym, pre.lang, pre.region or region_for(None, pre.lang, regions))
         return Person(pseudonym, lang, region)
     cached = deps.prefs.get(pseudonym) if deps.local_caches else None
     if cached is None:
@@ -167,7 +168,7 @@ async def person(update: Update, deps: Deps) -> Person:
             # again as soon as the database is back.
             return Person(pseudonym, lang, region)
         if pref is not None and pref.lang in LANGS:
-            lang = pref.lang  # type: ignore[assignment]
+            lang = pref.lang
             region = pref.region or region_for(None, lang, regions)
         cached = (lang, region)
         if deps.local_caches:
@@ -528,6 +529,7 @@ async def on_group_message(update: Update, context: Ctx) -> None:
         return
     chat_key = deps.pseudonym(message.chat_id)
     pre = PREFETCHED.get()
+    mode: str | None
     if pre is not None and pre.chat == chat_key:
         mode = pre.mode or deps.settings.telegram.group_default_mode
     else:
@@ -622,15 +624,26 @@ async def on_button(update: Update, context: Ctx) -> None:
         if code in LANGS:
             lang = code
             region = region_for(None, lang, deps.settings.telegram.default_regions)
-            # Answer and remember in this process first; the database write is best effort.
+            # Stored before the answer, so every worker uses it from the next message on.
+            try:
+                await asyncio.wait_for(
+                    set_preference(deps.sessions, p.pseudonym, lang=lang, region=region),
+                    DB_WRITE_TIMEOUT,
+                )
+                stored = True
+            except Exception as exc:  # noqa: BLE001 - say so where other workers would not know
+                log.warning("language choice not stored: %s", type(exc).__name__)
+                stored = False
+            if not stored and not deps.local_caches:
+                await query.answer(t("report_failed", p.lang))
+                if message is not None:
+                    await reply(message, t("report_failed", p.lang))
+                return
+            # A single process remembers the choice even while the database is away.
             deps.prefs.put(p.pseudonym, (lang, region))
             await query.answer(t("lang_set", lang))
             if message is not None:
                 await reply(message, t("lang_set", lang))
-            try:
-                await set_preference(deps.sessions, p.pseudonym, lang=lang, region=region)
-            except Exception as exc:  # noqa: BLE001 - the choice still holds in this process
-                log.warning("language choice not stored: %s", type(exc).__name__)
         return
 
     if data.startswith("fb:"):

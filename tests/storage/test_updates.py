@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 from sqlalchemy import update
+from sqlalchemy.engine import make_url
 
 from bot.storage.db import database
 from bot.storage.models import ProcessedUpdate
@@ -107,3 +108,25 @@ def test_a_claim_reads_the_saved_language_and_group_mode_with_it(db_url: str) ->
     assert second == Claimed("new", True, None, None, None)  # nothing saved
     assert (third.lang, third.region) == ("zh-hant", "TW")
     assert again.claim == "busy" and not again.prefetched
+
+
+def test_a_claim_survives_the_database_dropping_the_workers_connections(pg_url: str) -> None:
+    """After a PostgreSQL restart every pooled connection is dead; the first statement on one
+    is tried again on a fresh connection instead of failing the update."""
+    from tests.storage.conftest import _admin
+
+    async def go() -> list[str]:
+        async with database(pg_url) as sessions:
+            seen = [(await claim_update(sessions, 1, "w", 30)).claim]
+            # What a restart does to the worker's idle connections.
+            name = make_url(pg_url).database
+            await _admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+            seen.append((await claim_update(sessions, 2, "w", 30)).claim)
+            await finish_update(sessions, 2)
+            seen.append((await claim_update(sessions, 2, "w", 30)).claim)
+            return seen
+
+    assert asyncio.run(go()) == ["new", "new", "duplicate"]

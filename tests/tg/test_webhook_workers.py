@@ -118,9 +118,11 @@ def test_two_workers_answer_each_update_once_even_when_one_is_killed(
     run(go())
 
 
-def test_a_rule_change_confirmed_in_one_worker_is_in_force_in_the_other_within_5_s(
+def test_a_rule_change_or_language_chosen_in_one_worker_is_in_force_in_the_other(
     pg_url: str, tmp_path: Path
 ) -> None:
+    """A rule change confirmed through worker A is used by worker B within 5 s; a language a
+    person chose through A is used by B at once, although B had answered them before."""
     admin_id, mod_id = 910001, 910002
 
     async def go() -> None:
@@ -132,8 +134,25 @@ def test_a_rule_change_confirmed_in_one_worker_is_in_force_in_the_other_within_5
             a_env = env | {"SENTINEL_WEBHOOK__URL": f"http://127.0.0.1:{a_port}/telegram"}
             with worker(a_env, a_port, tmp_path / "a.log"), worker(env, b_port, tmp_path / "b.log"):
                 await asyncio.gather(_ready(a_port), _ready(b_port))
+                a_url, b_url = (f"http://127.0.0.1:{p}/telegram" for p in (a_port, b_port))
+                # Worker B answers a person in their Telegram language (Chinese) ...
+                emu.webhook_targets = [b_url]
+                person = emu.make_user(language_code="zh-hans")
+                person_chat = emu.private_chat(person)
+                emu.send_text(person_chat, person, "/lang")
+                [prompt] = await emu.wait_for_messages(person_chat["id"], count=1, timeout=30)
+                assert "请选择语言" in prompt["text"]
+                # ... who then chooses English through worker A.
+                emu.webhook_targets = [a_url]
+                emu.press_button(person_chat, person, prompt, "lang:en")
+                msgs = await emu.wait_for_messages(person_chat["id"], count=2, timeout=30)
+                assert "reply in English" in msgs[1]["text"]
+                emu.webhook_targets = [b_url]
+                emu.send_text(person_chat, person, "/help")
+                msgs = await emu.wait_for_messages(person_chat["id"], count=3, timeout=30)
+                assert "Forward" in msgs[2]["text"]  # B answers in English at once
                 # Every update goes to worker A only, until the change is confirmed there.
-                emu.webhook_targets = [f"http://127.0.0.1:{a_port}/telegram"]
+                emu.webhook_targets = [a_url]
                 admin = emu.make_user(language_code="en", user_id=admin_id)
                 mod = emu.make_user(language_code="en", user_id=mod_id)
                 admin_chat, mod_chat = emu.private_chat(admin), emu.private_chat(mod)
@@ -147,7 +166,7 @@ def test_a_rule_change_confirmed_in_one_worker_is_in_force_in_the_other_within_5
                 assert "is live" in msgs[1]["text"]
                 confirmed = asyncio.get_running_loop().time()
                 # From now on only worker B answers: it must use the new version within 5 s.
-                emu.webhook_targets = [f"http://127.0.0.1:{b_port}/telegram"]
+                emu.webhook_targets = [b_url]
                 await asyncio.sleep(5.0)
                 user = emu.make_user(language_code="zh-hans")
                 chat = emu.private_chat(user)

@@ -1,0 +1,79 @@
+"""The bot's HTTP client for the Bot API: failures become the errors the retry logic expects
+(a timeout may have delivered, so it is not retried; a refused connection had no effect)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+
+from bot.emulator import BotApiEmulator
+from bot.tg.client import AiohttpRequest
+from bot.tg.sending import with_retries
+from tests.tg.conftest import TOKEN
+
+
+def test_a_silent_server_is_a_timeout_and_a_closed_port_a_network_error() -> None:
+    async def go() -> tuple[type[Exception], type[Exception]]:
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections, never answers
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        errors: list[type[Exception]] = []
+        request = AiohttpRequest(read_timeout=0.3, write_timeout=0.3)
+        await request.initialize()
+        try:
+            for sock in (silent, closed):
+                port = sock.getsockname()[1]
+                with pytest.raises(NetworkError) as caught:
+                    await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
+                errors.append(type(caught.value))
+        finally:
+            await request.shutdown()
+            silent.close()
+            closed.close()
+        return errors[0], errors[1]
+
+    timeout, refused = asyncio.run(go())
+    assert timeout is TimedOut  # never retried: Telegram may have delivered
+    assert refused is NetworkError
+
+
+def test_messages_with_markup_and_uploads_arrive_as_sent() -> None:
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        bot = Bot(TOKEN, base_url=emu.base_url, request=AiohttpRequest())
+        try:
+            async with bot:
+                user = emu.make_user()
+                chat = emu.private_chat(user)
+                await with_retries(
+                    lambda: bot.send_message(
+                        chat["id"],
+                        "<b>注意</b> &amp; 检查",
+                        parse_mode="HTML",
+                        reply_markup={"inline_keyboard": [[{"text": "👍", "callback_data": "x"}]]},
+                    ),
+                    "test",
+                )
+                png = (
+                    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+                    b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe"
+                    b"\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+                )
+                sent = await bot.send_photo(chat["id"], photo=png, caption="图表")
+                assert sent.photo and sent.caption == "图表"
+            text, photo = await emu.wait_for_messages(chat["id"], count=2, timeout=5)
+            assert text["text"] == "注意 & 检查"
+            assert text["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "x"
+            assert photo["caption"] == "图表"
+            assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    asyncio.run(go())
