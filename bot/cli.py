@@ -125,8 +125,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, *, quiet: bool = False, json_lines: bool = False) -> None:
-    """Structured-enough logs on stderr. httpx logs request URLs at INFO, and Telegram's URLs
-    contain the bot token, so httpx and httpcore are held at WARNING whatever the level; the
+    """Structured-enough logs on stderr. HTTP clients may log request URLs at INFO, and
+    Telegram's URLs contain the bot token, so they are held at WARNING whatever the level; the
     scheduler would log every run of every job."""
     numeric = logging.getLevelName(level)
     if quiet:
@@ -137,7 +137,7 @@ def configure_logging(level: str, *, quiet: bool = False, json_lines: bool = Fal
         formatter.converter = time.gmtime
         for handler in logging.getLogger().handlers:
             handler.setFormatter(formatter)
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "aiohttp", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

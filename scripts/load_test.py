@@ -1,7 +1,7 @@
 """Load and fault test: webhook workers sharing PostgreSQL, fed by the emulator at a fixed rate.
 
 Usage:
-  python scripts/load_test.py [--rate 200] [--seconds 60] [--workers 3] [--faults]
+  python scripts/load_test.py [--rate 200] [--seconds 60] [--workers 3] [--faults [kill,pg,telegram]]
       [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
 
 Starts the Bot API emulator in this process and ``--workers`` real workers
@@ -199,7 +199,17 @@ async def run(args: argparse.Namespace) -> int:
             w.cpu_before = w.cpu_seconds()
         faults: list[tuple[float, str]] = []
         if args.faults:
-            faults = [(0.25, "kill"), (0.35, "restart"), (0.5, "pg"), (0.7, "telegram")]
+            chosen = set(args.faults.split(","))
+            faults = [
+                (at, what)
+                for at, what, group in [
+                    (0.25, "kill", "kill"),
+                    (0.35, "restart", "kill"),
+                    (0.5, "pg", "pg"),
+                    (0.7, "telegram", "telegram"),
+                ]
+                if group in chosen
+            ]
         rnd = random.Random(7)
         own_cpu = time.process_time()
         start = time.monotonic()
@@ -359,7 +369,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument(
-        "--faults", action="store_true", help="kill a worker, restart PostgreSQL, 429s and 5xx"
+        "--faults",
+        nargs="?",
+        const="kill,pg,telegram",
+        help="faults during the run (all when given alone): kill (a worker killed, then "
+        "started again), pg (PostgreSQL restarted), telegram (429s and 500s)",
     )
     parser.add_argument(
         "--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

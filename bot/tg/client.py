@@ -107,5 +107,8 @@ class AiohttpRequest(BaseRequest):
                 return res.status, await res.read()
         except TimeoutError as err:
             raise TimedOut from err
-        except aiohttp.ClientError as err:
+        except aiohttp.ClientConnectorError as err:  # says host and port, nothing more
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+        except aiohttp.ClientError as err:
+            # Other errors may quote the URL, and the URL holds the bot token.
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}") from err
