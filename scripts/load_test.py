@@ -1,8 +1,8 @@
 """Load and fault test: webhook workers sharing PostgreSQL, fed by the emulator at a fixed rate.
 
 Usage:
-  python scripts/load_test.py [--rate 200] [--seconds 60] [--workers 3] [--faults [kill,pg,telegram]]
-      [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
+  python scripts/load_test.py [--rate 200] [--seconds 60] [--workers 3]
+      [--faults [kill,pg,telegram]] [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
 
 Starts the Bot API emulator in this process and ``--workers`` real workers
 (``python -m bot run --mode webhook``) on a fresh PostgreSQL database; the emulator posts
@@ -14,7 +14,8 @@ got no answer or more than one, and how many hits were stored.
 
 ``--faults`` adds, during the run: one worker killed (SIGKILL) at 25% and started again at
 35%; PostgreSQL restarted at 50%; 20 answers refused with 429 (retry after 1 s) and 20 with 500
-at 70%. Every update must still be answered exactly once and no hit lost.
+at 70% (``--faults kill,pg`` picks some). Every update must still be answered exactly once and no
+hit lost; anything answered twice is listed with its times.
 """
 
 from __future__ import annotations
