@@ -187,3 +187,14 @@ def test_preview_from_the_command_line_with_sample_data(tmp_path: Path, lang: st
     )
     assert ("本周共检查" if lang == "zh" else "messages were checked") in result.stdout
     assert out.stat().st_size > 10_000
+
+
+def test_every_bundled_family_has_a_name_in_both_languages() -> None:
+    """A digest must never show a reader an internal id such as "advance_fee"."""
+    from bot.digest.render import FAMILY_NAMES
+    from bot.engine import Engine
+
+    families = {c.rule.family for c in Engine.from_dir(ROOT / "rules").rules.rules}
+    unnamed = sorted(f for f in families if f not in FAMILY_NAMES)
+    assert unnamed == []
+    assert all(FAMILY_NAMES[f]["zh"] and FAMILY_NAMES[f]["en"] for f in families)
