@@ -42,7 +42,7 @@ FAMILY_NAMES: dict[str, dict[str, str]] = {
     "toll_tax_refund": {"zh": "路费、退税", "en": "Toll and tax refunds"},
     "task_jobs": {"zh": "网络兼职任务", "en": "Task jobs"},
     "prize_lure": {"zh": "中奖、付费短信", "en": "Prizes and premium texts"},
-    "tech_support_callback": {"zh": "假扣费、假技术支持回拨", "en": "Fake charges and tech support"},
+    "tech_support_callback": {"zh": "假扣费、假技术支持", "en": "Fake charges, tech support"},
     "advance_fee": {"zh": "遗产、包裹预付费", "en": "Inheritance and advance fees"},
     "sextortion": {"zh": "裸聊、隐私敲诈", "en": "Sextortion"},
     OTHER: {"zh": "其他", "en": "Other"},
