@@ -81,8 +81,10 @@ def _autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
             isolation_level="AUTOCOMMIT",
             pool_pre_ping=False,
             pool_reset_on_return=None,
+            # With the main pool's 5 + 5, a worker holds at most 26 connections: three
+            # workers stay under PostgreSQL's default max_connections of 100 (README, Scaling).
             pool_size=10,
-            max_overflow=20,
+            max_overflow=6,
             hide_parameters=True,
             connect_args={"timeout": 5, "command_timeout": 10},
         )

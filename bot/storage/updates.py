@@ -116,13 +116,19 @@ async def claim_update(
             if (await auto.execute(claim)).rowcount == 1:
                 return await _read_context(auto, user, chat)
     async with engine.begin() as conn:
-        state = (
+        row = (
             await conn.execute(
-                select(ProcessedUpdate.state).where(ProcessedUpdate.update_id == update_id)
+                select(
+                    ProcessedUpdate.state, ProcessedUpdate.owner, ProcessedUpdate.received_at
+                ).where(ProcessedUpdate.update_id == update_id)
             )
-        ).scalar_one_or_none()
-        if state is None or state == "done":
+        ).first()
+        if row is None or row.state == "done":
             return Claimed("duplicate")
+        if row.owner == owner and row.received_at == now:
+            # Our own claim: the connection dropped after the INSERT committed and the
+            # statement was tried again (see single_statement).
+            return Claimed("new")
         result = await conn.execute(
             update(ProcessedUpdate)
             .where(

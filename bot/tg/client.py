@@ -56,9 +56,11 @@ class AiohttpRequest(BaseRequest):
                 connector=aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=4),
                 json_serialize=json.dumps,
                 headers={"User-Agent": self.USER_AGENT},
-                # Cookies and proxies from the environment have no place in Bot API calls.
+                # Cookies have no place in Bot API calls.
                 cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
+                # HTTPS_PROXY and friends are honoured, as by PTB's own client (and by polling's
+                # getUpdates, which still uses it): a bot behind a proxy must send through it.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:
@@ -83,9 +85,11 @@ class AiohttpRequest(BaseRequest):
         write = _seconds(write_timeout, self._media_write_timeout if files else self._write_timeout)
         connect = _seconds(connect_timeout, self._connect_timeout)
         pool = _seconds(pool_timeout, self._pool_timeout)
-        # aiohttp has no separate write timeout: the socket read timeout starts after the body
-        # is written, so the whole request gets read + write as its total.
-        total = None if read is None or write is None else read + write
+        # As with PTB's client, the read timeout limits each wait for data, not the whole
+        # transfer: a large screenshot on a slow link still downloads. aiohttp has no write
+        # timeout, so an upload (the digest chart) gets write + read as its total, lest a
+        # server that stops reading hold it forever.
+        total = None if not files or read is None or write is None else read + write
         timeout = aiohttp.ClientTimeout(
             total=total,
             connect=None if connect is None or pool is None else connect + pool,
@@ -105,10 +109,9 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, timeout=timeout, **kwargs) as res:
                 return res.status, await res.read()
+        # aiohttp's errors may quote the URL, which holds the bot token: they are not chained
+        # (a logged traceback would print them); the class name says enough.
         except TimeoutError as err:
-            raise TimedOut from err
-        except aiohttp.ClientConnectorError as err:  # says host and port, nothing more
-            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+            raise TimedOut(f"Timed out (aiohttp.{err.__class__.__name__})") from None
         except aiohttp.ClientError as err:
-            # Other errors may quote the URL, and the URL holds the bot token.
-            raise NetworkError(f"aiohttp.{err.__class__.__name__}") from err
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
@@ -130,3 +131,24 @@ def test_a_claim_survives_the_database_dropping_the_workers_connections(pg_url: 
             return seen
 
     assert asyncio.run(go()) == ["new", "new", "duplicate"]
+
+
+def test_a_claim_tried_again_after_it_committed_is_still_ours(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the connection drops after the claim committed, the statement runs again and finds
+    the row: the same worker and the same moment mean it is our own claim, not a busy one."""
+    import bot.storage.updates as updates
+
+    moment = dt.datetime(2026, 11, 25, 6, 0, 0, 123456, tzinfo=dt.UTC)
+    monkeypatch.setattr(updates, "utcnow", lambda: moment)
+
+    async def go() -> list[str]:
+        async with database(db_url) as sessions:
+            return [
+                (await claim_update(sessions, 5, "worker-a", 30)).claim,
+                (await claim_update(sessions, 5, "worker-a", 30)).claim,  # the retry
+                (await claim_update(sessions, 5, "worker-b", 30)).claim,  # someone else
+            ]
+
+    assert asyncio.run(go()) == ["new", "new", "busy"]

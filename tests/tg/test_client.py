@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import traceback
 
 import pytest
 from telegram import Bot
@@ -32,6 +33,9 @@ def test_a_silent_server_is_a_timeout_and_a_closed_port_a_network_error() -> Non
                 with pytest.raises(NetworkError) as caught:
                     await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
                 errors.append(type(caught.value))
+                # A logged traceback must not carry the URL (it holds the token).
+                logged = "".join(traceback.format_exception(caught.value))
+                assert TOKEN not in logged
         finally:
             await request.shutdown()
             silent.close()
@@ -77,3 +81,39 @@ def test_messages_with_markup_and_uploads_arrive_as_sent() -> None:
             await emu.stop()
 
     asyncio.run(go())
+
+
+def test_a_slow_download_is_not_cut_off_while_data_keeps_coming() -> None:
+    """The read timeout limits each wait for data, as with PTB's own client: a screenshot on
+    a slow link arrives whole."""
+
+    async def go() -> bytes:
+        served = asyncio.Event()
+
+        async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+                for i in range(10):  # about 1 s in all, 0.1 s between bytes
+                    if i:
+                        await asyncio.sleep(0.1)
+                    writer.write(b"x")
+                    await writer.drain()
+            finally:
+                writer.close()
+                await writer.wait_closed()
+                served.set()
+
+        server = await asyncio.start_server(slow, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        request = AiohttpRequest(read_timeout=0.4, write_timeout=0.4)
+        await request.initialize()
+        try:
+            return await request.retrieve(f"http://127.0.0.1:{port}/file/bot{TOKEN}/photo.jpg")
+        finally:
+            await request.shutdown()
+            await served.wait()
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(go()) == b"x" * 10
