@@ -10,13 +10,18 @@ files go as multipart. Timeouts and network failures become PTB's ``TimedOut`` a
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
@@ -43,6 +48,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str] = {}
+        self._proxy_for: dict[str, str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -58,10 +65,25 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 # Cookies have no place in Bot API calls.
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # HTTPS_PROXY and friends are honoured, as by PTB's own client (and by polling's
-                # getUpdates, which still uses it): a bot behind a proxy must send through it.
-                trust_env=True,
             )
+        # HTTPS_PROXY, NO_PROXY and friends are honoured, as by PTB's own client (and by
+        # polling's getUpdates, which still uses it): a bot behind a proxy must send through
+        # it. They are read once here, not by aiohttp's trust_env on every request, which
+        # cost more CPU than the rest of the request.
+        self._proxies = urllib.request.getproxies()
+        self._proxy_for: dict[str, str | None] = {}
+
+    def _proxy(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._proxy_for:
+            proxy = self._proxies.get(parts.scheme)
+            host = parts.hostname or ""
+            # A local Bot API server (or the emulator) is reached directly, proxy or not.
+            if proxy and (host in _LOOPBACK or urllib.request.proxy_bypass(host)):
+                proxy = None
+            self._proxy_for[origin] = proxy
+        return self._proxy_for[origin]
 
     async def shutdown(self) -> None:
         if self._session is not None:
@@ -107,7 +129,9 @@ class AiohttpRequest(BaseRequest):
             else:
                 kwargs["json"] = request_data.parameters
         try:
-            async with self._session.request(method, url, timeout=timeout, **kwargs) as res:
+            async with self._session.request(
+                method, url, timeout=timeout, proxy=self._proxy(url), **kwargs
+            ) as res:
                 return res.status, await res.read()
         # aiohttp's errors may quote the URL, which holds the bot token: they are not chained
         # (a logged traceback would print them); the class name says enough.

@@ -117,3 +117,46 @@ def test_a_slow_download_is_not_cut_off_while_data_keeps_coming() -> None:
             await server.wait_closed()
 
     assert asyncio.run(go()) == b"x" * 10
+
+
+def test_the_proxy_from_the_environment_is_used_except_where_no_proxy_or_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Like PTB's own client: a bot behind a proxy sends through it (here a closed port, so
+    going through it fails with a proxy error), NO_PROXY exempts a host, and a local Bot API
+    server (the emulator) is reached directly."""
+
+    async def error_for(url: str) -> str:
+        request = AiohttpRequest(connect_timeout=2)
+        await request.initialize()
+        try:
+            code, _ = await request.do_request(url, "POST")
+            return str(code)
+        except NetworkError as exc:
+            return exc.message
+        finally:
+            await request.shutdown()
+
+    async def go() -> list[str]:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        try:
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
+            for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+                monkeypatch.delenv(name, raising=False)
+            remote = f"http://api.example.invalid/bot{TOKEN}/getMe"
+            seen = [await error_for(remote)]
+            monkeypatch.setenv("NO_PROXY", "api.example.invalid")
+            seen.append(await error_for(remote))
+            seen.append(await error_for(f"{emu.base_url}{TOKEN}/getMe"))
+            return seen
+        finally:
+            closed.close()
+            await emu.stop()
+
+    through_proxy, exempt, local = asyncio.run(go())
+    assert "Proxy" in through_proxy
+    assert "Proxy" not in exempt  # tried directly (and the name does not resolve)
+    assert local == "200"
