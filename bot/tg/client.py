@@ -20,7 +20,6 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
