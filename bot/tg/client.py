@@ -70,7 +70,7 @@ class AiohttpRequest(BaseRequest):
         # it. They are read once here, not by aiohttp's trust_env on every request, which
         # cost more CPU than the rest of the request.
         self._proxies = urllib.request.getproxies()
-        self._proxy_for: dict[str, str | None] = {}
+        self._proxy_for = {}
 
     def _proxy(self, url: str) -> str | None:
         parts = urlsplit(url)
