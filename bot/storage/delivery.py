@@ -126,6 +126,15 @@ async def delivery_counts(sessions: Sessions, week: str) -> dict[str, int]:
 async def start_run(sessions: Sessions, week: str, owner: str) -> DigestRun | None:
     """Record that ``owner`` is broadcasting ``week``. Returns the earlier run if this resumes
     one that did not finish, else None."""
+    try:
+        return await _start_run(sessions, week, owner)
+    except IntegrityError:
+        # Another broadcast inserted this week's run between our read and our insert (only
+        # possible if the broadcast lock was lost): that row is now there, so take it over.
+        return await _start_run(sessions, week, owner)
+
+
+async def _start_run(sessions: Sessions, week: str, owner: str) -> DigestRun | None:
     async with sessions() as s, s.begin():
         run = (
             await s.execute(select(DigestRun).where(DigestRun.week == week))

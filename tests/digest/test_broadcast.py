@@ -15,7 +15,7 @@ from bot.digest.build import Digest
 from bot.privacy import Sealer
 from bot.settings import load_settings
 from bot.storage.db import database
-from bot.storage.delivery import active_count
+from bot.storage.delivery import active_count, start_run
 from bot.storage.models import DigestDelivery, DigestRun, Subscription
 from bot.storage.queries import subscribe
 from tests.conftest import ROOT
@@ -121,6 +121,27 @@ def test_claims_alone_keep_each_digest_single_when_two_broadcasts_overlap(db_url
 
     asyncio.run(go())
     assert sorted(sent) == list(range(1, 31))
+
+
+def test_broadcasts_starting_the_same_week_at_once_both_go_on(db_url: str) -> None:
+    # Without the lock, two processes may both find no run for the week and both insert one;
+    # the loser must take the row over instead of failing its whole broadcast.
+    async def go() -> list[object]:
+        async with database(db_url) as a, database(db_url) as b:
+            starts = [
+                start_run(s, f"2026-W{n:02d}", f"p{i}")
+                for n in range(1, 21)
+                for i, s in enumerate((a, b))
+            ]
+            results = await asyncio.gather(*starts)
+            async with a() as s:
+                runs = (await s.execute(select(DigestRun))).scalars().all()
+            assert sorted(r.week for r in runs) == [f"2026-W{n:02d}" for n in range(1, 21)]
+            return list(results)
+
+    results = asyncio.run(go())
+    # Each week: one start found nothing, the other took over the first one's run.
+    assert sum(r is None for r in results) == 20
 
 
 def test_a_crash_halfway_then_a_restart_nobody_gets_two(db_url: str) -> None:
