@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.storage.db import make_engine
+from bot.storage.locks import lock_key, migrating
 from bot.storage.models import Base
 
 config = context.config
@@ -37,15 +39,23 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Every worker applies the migrations at start, and several may start at once:
+            # the first to get this lock migrates, the others wait and then find nothing to
+            # do (the lock ends with the transaction, which is the whole upgrade).
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("migrations")}
+            )
         context.run_migrations()
 
 
 async def run_online() -> None:
     engine = make_engine(_url())
     try:
-        async with engine.connect() as connection:
-            await connection.run_sync(_run)
-            await connection.commit()
+        async with migrating(engine):
+            async with engine.connect() as connection:
+                await connection.run_sync(_run)
+                await connection.commit()
     finally:
         await engine.dispose()
 

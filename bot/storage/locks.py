@@ -1,6 +1,8 @@
 """Locks that let one process of many run a job (the digest broadcast, the retention purge).
 
-Owns: ``exclusive(engine, name)``. On PostgreSQL it is a session advisory lock held on a
+Owns: ``exclusive(engine, name)``, and ``migrating(engine)``, which serialises processes
+applying migrations to one SQLite file (PostgreSQL's migrations take an advisory lock in
+their own transaction, see migrations/env.py). On PostgreSQL it is a session advisory lock held on a
 connection of its own, so a crashed or killed holder releases it the moment its connection
 drops. SQLite is only ever shared by processes on one host, so there it is an advisory file
 lock beside the database file (released by the kernel when the holder dies). An in-memory
@@ -69,6 +71,28 @@ async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
             return
         try:
             yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@asynccontextmanager
+async def migrating(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Wait until no other process is migrating this SQLite file, and hold it off while we
+    do. Nothing on PostgreSQL (its lock is taken inside the migration's transaction) and for
+    an in-memory database (one process)."""
+    url = engine.url
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    fd = os.open(f"{database}.migrations.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        # Blocking is fine: Alembic runs in a thread of its own (bot.storage.db.upgrade).
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

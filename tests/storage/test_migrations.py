@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -41,5 +43,28 @@ def test_downgrade_base_then_upgrade_head_again(empty_db: str) -> None:
     _, tables = asyncio.run(_diff_and_tables(empty_db))
     assert tables <= {"alembic_version"}
     upgrade_sync(empty_db)
+    diff, tables = asyncio.run(_diff_and_tables(empty_db))
+    assert diff == [] and set(Base.metadata.tables) <= tables
+
+
+def _upgrade_when_all_are_ready(url: str, barrier: Any) -> None:
+    barrier.wait()
+    upgrade_sync(url)
+
+
+def test_workers_starting_together_apply_the_migrations_once(empty_db: str) -> None:
+    # Every webhook worker applies the migrations at start; several start at the same moment
+    # (a deploy, a restart of all containers). None may fail, and the schema must come out whole.
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(3)
+    procs = [
+        spawn.Process(target=_upgrade_when_all_are_ready, args=(empty_db, barrier))
+        for _ in range(3)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
     diff, tables = asyncio.run(_diff_and_tables(empty_db))
     assert diff == [] and set(Base.metadata.tables) <= tables
