@@ -127,11 +127,13 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str, *, quiet: bool = False, json_lines: bool = False) -> None:
     """Structured-enough logs on stderr. HTTP clients may log request URLs at INFO, and
     Telegram's URLs contain the bot token, so they are held at WARNING whatever the level; the
-    scheduler would log every run of every job."""
+    scheduler would log every run of every job. python-telegram-bot logs request parameters
+    and whole updates (message text, names, ids) at DEBUG, so it never goes below INFO."""
     numeric = logging.getLevelName(level)
     if quiet:
         numeric = max(numeric, logging.WARNING)
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(numeric)  # also when a handler was installed before us
     if json_lines:
         formatter = JsonFormatter()
         formatter.converter = time.gmtime
@@ -139,6 +141,7 @@ def configure_logging(level: str, *, quiet: bool = False, json_lines: bool = Fal
             handler.setFormatter(formatter)
     for noisy in ("httpx", "httpcore", "aiohttp", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(max(numeric, logging.INFO))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -155,3 +155,22 @@ def test_logging_never_shows_request_urls_with_the_token() -> None:
     configure_logging("DEBUG")
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
     assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("aiohttp.client").getEffectiveLevel() >= logging.WARNING
+
+
+def test_debug_logs_never_show_what_telegram_carries() -> None:
+    # python-telegram-bot logs every request's parameters (chat ids, the reply text) and every
+    # update (names, message text) at DEBUG: even at DEBUG, its loggers stay at INFO.
+    import logging
+
+    from bot.cli import configure_logging
+
+    root = logging.getLogger()
+    before = root.level
+    try:
+        configure_logging("DEBUG")
+        assert logging.getLogger("bot.tg").isEnabledFor(logging.DEBUG)
+        for name in ("telegram", "telegram.Bot", "telegram.ext.Application"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+    finally:
+        root.setLevel(before)
