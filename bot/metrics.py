@@ -6,6 +6,7 @@ families and ids, outcomes. Counters live for the process; Prometheus sums the w
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -47,6 +48,15 @@ RULE_VERSION = Gauge(
 )
 
 
+# Database errors outside the hit writer, by what was being done ("claim", "mark", ...).
+_database_errors: Tally[str] = Tally()
+
+
+def database_error(operation: str) -> None:
+    """Count a failed database operation (a fixed name, never data) for /metrics."""
+    _database_errors[operation] += 1
+
+
 class WriterCollector(Collector):
     """Hit-writer figures read at scrape time: queued hits, database errors, dropped hits."""
 
@@ -56,11 +66,16 @@ class WriterCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         queued, failures, dropped, rejected = self.stats()
         yield GaugeMetricFamily("sentinel_hits_queued", "Hits waiting to be written", queued)
-        yield CounterMetricFamily(
+        errors = CounterMetricFamily(
             "sentinel_database_errors",
-            "Failed hit writes (the hits wait and are retried)",
-            failures,
+            "Failed database operations: hit writes (the hits wait and are retried), update "
+            "claims (the update is answered anyway), answered marks",
+            labels=["operation"],
         )
+        errors.add_metric(["hits"], failures)
+        for operation, n in sorted(_database_errors.items()):
+            errors.add_metric([operation], n)
+        yield errors
         yield CounterMetricFamily(
             "sentinel_hits_dropped", "Hits dropped because the waiting queue was full", dropped
         )

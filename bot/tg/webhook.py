@@ -31,7 +31,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.engine import Engine
-from bot.metrics import UPDATE_SECONDS, UPDATES, render
+from bot.metrics import UPDATE_SECONDS, UPDATES, database_error, render
 from bot.settings import Settings
 from bot.storage.hits import HitRecord
 from bot.storage.updates import Claimed, claim_update, finish_update
@@ -110,6 +110,7 @@ def create_app(
                 deps.sessions, update_id, owner, hook.lease_seconds, user=user_key, chat=chat_key
             )
         except Exception as exc:  # noqa: BLE001 - no database: answer anyway (at least once)
+            database_error("claim")
             log.warning(
                 "update %d not claimed (%s); answering anyway", update_id, type(exc).__name__
             )
@@ -135,6 +136,7 @@ def create_app(
             try:
                 await finish_update(deps.sessions, update_id, taken)
             except Exception as exc:  # noqa: BLE001 - hits wait in the queue; the lease covers the mark
+                database_error("mark")
                 log.warning("update %d answered, not marked: %s", update_id, type(exc).__name__)
                 deps.writer.record(taken)
 

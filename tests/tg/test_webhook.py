@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from bot.emulator import BotApiEmulator
 from bot.settings import load_settings
@@ -30,7 +31,7 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def worker(tmp_path: Path, emu: BotApiEmulator) -> AsyncIterator[str]:
+async def worker(tmp_path: Path, emu: BotApiEmulator) -> AsyncIterator[tuple[str, Starlette]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = load_settings(
@@ -50,7 +51,7 @@ async def worker(tmp_path: Path, emu: BotApiEmulator) -> AsyncIterator[str]:
         assert not task.done(), "the worker did not start"
         await asyncio.sleep(0.02)
     try:
-        yield url
+        yield url, app
     finally:
         server.should_exit = True
         await task
@@ -61,7 +62,7 @@ def test_updates_are_answered_once_and_the_worker_reports_its_health(tmp_path: P
         emu = BotApiEmulator(token=TOKEN)
         await emu.start()
         try:
-            async with worker(tmp_path, emu) as url, httpx.AsyncClient() as http:
+            async with worker(tmp_path, emu) as (url, _), httpx.AsyncClient() as http:
                 assert emu.webhook_url == f"{url}/telegram"  # registered with the secret
                 user = emu.make_user(language_code="zh-hans")
                 chat = emu.private_chat(user)
@@ -109,6 +110,42 @@ def test_updates_are_answered_once_and_the_worker_reports_its_health(tmp_path: P
                 assert str(user["id"]) not in metrics  # no identifiers in labels
             assert emu.invalid_requests == []
         finally:
+            await emu.stop()
+
+    run(go())
+
+
+def test_a_worker_without_its_database_still_warns_and_says_it_is_not_ready(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.storage.db import session_factory
+    from bot.tg.deps import deps_of
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        gone = create_async_engine("sqlite+aiosqlite:////proc/no-such-dir/x.db")
+        try:
+            async with worker(tmp_path, emu) as (url, app), httpx.AsyncClient() as http:
+                deps = deps_of(app.state.application)
+                deps.sessions = session_factory(gone)
+                deps.writer.sessions = session_factory(gone)
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                emu.send_text(chat, user, FAKE_CS_ZH)
+                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=20)
+                assert "高风险" in warning["text"]
+
+                ready = await http.get(f"{url}/readyz")
+                assert ready.status_code == 503
+                assert any("database" in p for p in ready.json()["problems"])
+                metrics = (await http.get(f"{url}/metrics")).text
+                assert 'sentinel_database_errors_total{operation="claim"}' in metrics
+                assert "sentinel_hits_queued 1.0" in metrics  # the hit waits for the database
+        finally:
+            await gone.dispose()
             await emu.stop()
 
     run(go())
