@@ -9,6 +9,7 @@ never read from the file and never printed: ``redacted()`` is what logs may show
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -175,6 +176,17 @@ class Settings(_Section):
         for region, number in v.items():
             if not region or not number.strip():
                 raise ValueError(f"hotline for {region!r} is empty")
+        return v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        # Telegram's setWebhook accepts only these; a bad one would stop every worker at start.
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v.get_secret_value()):
+            raise ValueError(
+                "SENTINEL_WEBHOOK_SECRET must be 1-256 letters, digits, _ or - "
+                "(e.g. openssl rand -hex 32)"
+            )
         return v
 
     @model_validator(mode="after")

@@ -90,3 +90,12 @@ def test_a_digest_faster_than_the_telegram_limit_is_refused() -> None:
         load_settings(ROOT / "config.yaml", environ=env)
     env["SENTINEL_TELEGRAM__MAX_MESSAGES_PER_SECOND"] = "100"
     assert load_settings(ROOT / "config.yaml", environ=env).digest.rate_per_second == 40
+
+
+def test_a_webhook_secret_telegram_would_refuse_is_named_at_start_without_showing_it() -> None:
+    env = {"SENTINEL_WEBHOOK_SECRET": "has spaces/and+slashes"}
+    with pytest.raises(SettingsError, match="SENTINEL_WEBHOOK_SECRET must be") as err:
+        load_settings(ROOT / "config.yaml", environ=env)
+    assert "slashes" not in str(err.value)
+    env["SENTINEL_WEBHOOK_SECRET"] = "a" * 64
+    assert load_settings(ROOT / "config.yaml", environ=env).webhook_secret is not None

@@ -107,8 +107,10 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     async with exclusive(engine_of(deps.sessions), "retention-purge") as mine:
         if not mine or await already_done(deps.sessions, "retention.purge", today):
             return
-        await audit(deps.sessions, "system", "retention.purge", today)
         await _purge_now(deps)
+        # Marked after the purge: one that failed is tried by the next worker whose job
+        # fires today (a purge done twice deletes nothing more).
+        await audit(deps.sessions, "system", "retention.purge", today)
 
 
 async def _purge_now(deps: Deps) -> None:
