@@ -60,9 +60,10 @@ EXPOSE 8080
 
 # /healthz answers once the worker has started (uvicorn listens only after the bot is up), on
 # the port CMD gives it.
-# No curl in slim: Python's urllib. urlopen raises on anything but 2xx, so the exit code is 1.
+# No curl in slim: Python's urllib. It raises on anything but 2xx, so the exit code is 1.
+# No proxy: an HTTP_PROXY set for the Bot API must not carry this local check away.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+    CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:8080/healthz', timeout=4)"]
 
 # Migrations first (idempotent; a failure stops here with the reason), then the worker. exec:
 # Python becomes the main process and gets SIGTERM, so uvicorn shuts down gracefully (up to

@@ -1,0 +1,160 @@
+"""The deployment files say what the tests run: the image's start and health-check commands
+start real workers here, and the compose example's environment is valid settings that fit
+the proxy's configuration. (No Docker engine runs here; these keep the files honest.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.emulator import BotApiEmulator
+from bot.settings import load_settings
+from tests.conftest import ROOT
+from tests.storage.conftest import _fresh_pg
+from tests.tg.conftest import TOKEN
+from tests.tg.test_e2e import FAKE_CS_ZH, run
+from tests.tg.test_webhook import free_port
+from tests.tg.test_webhook_workers import _ready
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+NGINX = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+
+# Values for the variables docker compose reads from .env.
+DOT_ENV = {
+    "SENTINEL_BOT_TOKEN": TOKEN,
+    "SENTINEL_PSEUDONYM_KEY": "d" * 64,
+    "SENTINEL_WEBHOOK_SECRET": "e" * 64,
+    "POSTGRES_PASSWORD": "pw",
+    "PUBLIC_URL": "https://bot.example.org",
+}
+
+
+def _exec_form(instruction: str) -> list[str]:
+    """The JSON (exec form) argument list of a Dockerfile instruction, e.g. CMD."""
+    found = re.search(rf"^{instruction}\s+(?:.*?\bCMD\s+)?(\[.*\])\s*$", DOCKERFILE, re.M | re.S)
+    assert found, f"no {instruction} in exec form"
+    joined = found.group(1).replace("\\\n", " ")
+    return list(json.loads(joined[: joined.index("]") + 1]))
+
+
+def _image_env() -> dict[str, str]:
+    return dict(re.findall(r"^\s+(SENTINEL_\w+)=(\S+)", DOCKERFILE, re.M))
+
+
+def _compose_env(service: str) -> dict[str, str]:
+    def substitute(value: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            name, kind, default = m.group(1), m.group(2), m.group(3)
+            return DOT_ENV.get(name, default if kind == ":-" else "")
+
+        return re.sub(r"\$\{(\w+)(?:(:[?-])([^}]*))?\}", one, value)
+
+    env = COMPOSE["services"][service]["environment"]
+    return {k: substitute(str(v)) for k, v in env.items()}
+
+
+def test_the_compose_workers_start_with_valid_settings_that_fit_the_proxy() -> None:
+    workers = [name for name, svc in COMPOSE["services"].items() if "environment" in svc]
+    workers = [name for name in workers if name.startswith("worker")]
+    assert len(workers) >= 2
+    total_rate = 0.0
+    for name in workers:
+        settings = load_settings(ROOT / "config.yaml", environ=_image_env() | _compose_env(name))
+        assert settings.mode == "production" and settings.database_url is not None
+        assert settings.webhook.url == f"{DOT_ENV['PUBLIC_URL']}{settings.webhook.path}"
+        # nginx forwards exactly the path the workers listen on, to the port they listen on.
+        assert f"location = {settings.webhook.path} {{" in NGINX
+        assert f"server {name}:8080 " in NGINX
+        total_rate += settings.telegram.max_messages_per_second
+    # Each worker limits only its own sending: together they must stay within Telegram's 30/s.
+    assert total_rate <= 30
+
+
+@pytest.fixture
+def empty_pg() -> Iterator[str]:
+    yield from _fresh_pg()
+
+
+def test_two_workers_started_together_with_the_image_command_answer_and_are_healthy(
+    empty_pg: str, tmp_path: Path
+) -> None:
+    # The image's CMD, with only its port changed, started twice at once on an empty database
+    # (both apply the migrations); then the image's HEALTHCHECK against each.
+    [shell, dash_c, cmd] = _exec_form("CMD")
+    assert [shell, dash_c] == ["sh", "-c"] and "--port 8080" in cmd
+    health = shlex.join(_exec_form("HEALTHCHECK"))
+    # `python` in the image is the one with the project installed: here, this venv's.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        ports = [free_port(), free_port()]
+        env = (
+            os.environ
+            | _image_env()
+            | {
+                "PATH": path,
+                "SENTINEL_BOT_TOKEN": TOKEN,
+                "SENTINEL_PSEUDONYM_KEY": "d" * 64,
+                "SENTINEL_WEBHOOK_SECRET": "e" * 64,
+                "SENTINEL_DATABASE_URL": empty_pg,
+                "SENTINEL_DATA_DIR": str(tmp_path),
+                "SENTINEL_TELEGRAM__API_BASE_URL": emu.base_url,
+                # Both register the one public URL, as behind the proxy.
+                "SENTINEL_WEBHOOK__URL": f"http://127.0.0.1:{ports[0]}/telegram",
+            }
+        )
+        procs = []
+        try:
+            for i, port in enumerate(ports):
+                with (tmp_path / f"worker{i}.log").open("wb") as log:
+                    procs.append(
+                        subprocess.Popen(
+                            ["sh", "-c", cmd.replace("--port 8080", f"--port {port}")],
+                            cwd=ROOT,
+                            env=env,
+                            stdout=log,
+                            stderr=log,
+                        )
+                    )
+            await asyncio.gather(*(_ready(port) for port in ports))
+            for port in ports:
+                check = health.replace(":8080/", f":{port}/")
+                done = subprocess.run(["sh", "-c", check], env=env, capture_output=True)
+                assert done.returncode == 0, done.stderr
+            emu.webhook_targets = [f"http://127.0.0.1:{p}/telegram" for p in ports]
+            chats = []
+            for _ in range(4):
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                chats.append(chat["id"])
+                emu.send_text(chat, user, FAKE_CS_ZH)
+            for chat_id in chats:
+                [warning] = await emu.wait_for_messages(chat_id, count=1, timeout=30)
+                assert "高风险" in warning["text"]
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)  # what docker stop sends; exec made it Python
+            codes = [proc.wait(timeout=40) for proc in procs]
+            await emu.stop()
+        logs = "".join((tmp_path / f"worker{i}.log").read_text() for i in range(2))
+        # A clean stop: uvicorn finishes the updates in flight, shuts the bot down, then lets
+        # SIGTERM end the process (exit 143 in Docker, as for any process docker stop ends).
+        assert set(codes) <= {0, -signal.SIGTERM}, f"{codes}\n{logs}"
+        assert logs.count("Application shutdown complete") == 2, logs
+        assert FAKE_CS_ZH[:8] not in logs  # JSON logs, and no message text in them
+
+    run(go())
