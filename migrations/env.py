@@ -50,7 +50,7 @@ def _run(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = make_engine(_url())
+    engine = make_engine(_url(), command_timeout=None)
     try:
         async with migrating(engine):
             async with engine.connect() as connection:

@@ -38,7 +38,10 @@ def redact_url(url: str) -> str:
         return "(unparseable database URL)"
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, command_timeout: float | None = 10) -> AsyncEngine:
+    """An engine for ``url``. On PostgreSQL a statement gives up after ``command_timeout``
+    seconds (None: never, for migrations, which may wait for another process's and may build
+    an index on a large table)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -63,7 +66,7 @@ def make_engine(url: str) -> AsyncEngine:
         max_overflow=5,
         hide_parameters=True,
         # A server that silently went away must not hang a query for minutes.
-        connect_args={"timeout": 5, "command_timeout": 10},
+        connect_args={"timeout": 5, "command_timeout": command_timeout},
     )
 
 

@@ -1,12 +1,14 @@
-"""Locks that let one process of many run a job (the digest broadcast, the retention purge).
+"""Locks that let one process of many run a job (the digest broadcast, the retention purge),
+and keep processes from applying migrations at the same time.
 
-Owns: ``exclusive(engine, name)``, and ``migrating(engine)``, which serialises processes
-applying migrations to one SQLite file (PostgreSQL's migrations take an advisory lock in
-their own transaction, see migrations/env.py). On PostgreSQL it is a session advisory lock held on a
+Owns: ``exclusive(engine, name)``. On PostgreSQL it is a session advisory lock held on a
 connection of its own, so a crashed or killed holder releases it the moment its connection
 drops. SQLite is only ever shared by processes on one host, so there it is an advisory file
 lock beside the database file (released by the kernel when the holder dies). An in-memory
 SQLite database lives in one process; an asyncio lock is enough there.
+
+Owns: ``migrating(engine)``, which serialises processes migrating one SQLite file.
+(PostgreSQL's migrations take an advisory lock in their own transaction: migrations/env.py.)
 """
 
 from __future__ import annotations
