@@ -42,7 +42,9 @@ class SettingsError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a rejected value may be a secret (the webhook secret, a database
+    # URL), and the validation error travels with the SettingsError into any traceback.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class EngineSettings(_Section):
