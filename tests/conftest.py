@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -15,9 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
 
 
+@functools.cache
+def bundled_engine() -> Engine:
+    """The bundled rules compiled once for the whole run (a few seconds each time otherwise);
+    an Engine is never changed after it is built, so tests can share it."""
+    return Engine.from_dir(RULES)
+
+
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    return Engine.from_dir(RULES)
+    return bundled_engine()
 
 
 RuleDir = Callable[..., Path]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,21 @@ def test_help_texts_exist() -> None:
         assert command in out
 
 
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """configure_logging changes process-wide levels: put them back for the tests after."""
+    import logging
+
+    names = ["", "telegram", "httpx", "httpcore", "aiohttp", "apscheduler"]
+    levels = {name: logging.getLogger(name).level for name in names}
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("logging_restored")
 def test_logging_never_shows_request_urls_with_the_token() -> None:
     import logging
 
@@ -158,6 +174,7 @@ def test_logging_never_shows_request_urls_with_the_token() -> None:
     assert logging.getLogger("aiohttp.client").getEffectiveLevel() >= logging.WARNING
 
 
+@pytest.mark.usefixtures("logging_restored")
 def test_debug_logs_never_show_what_telegram_carries() -> None:
     # python-telegram-bot logs every request's parameters (chat ids, the reply text) and every
     # update (names, message text) at DEBUG: even at DEBUG, its loggers stay at INFO.
@@ -165,12 +182,7 @@ def test_debug_logs_never_show_what_telegram_carries() -> None:
 
     from bot.cli import configure_logging
 
-    root = logging.getLogger()
-    before = root.level
-    try:
-        configure_logging("DEBUG")
-        assert logging.getLogger("bot.tg").isEnabledFor(logging.DEBUG)
-        for name in ("telegram", "telegram.Bot", "telegram.ext.Application"):
-            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
-    finally:
-        root.setLevel(before)
+    configure_logging("DEBUG")
+    assert logging.getLogger("bot.tg").isEnabledFor(logging.DEBUG)
+    for name in ("telegram", "telegram.Bot", "telegram.ext.Application"):
+        assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name

@@ -148,7 +148,13 @@ def test_two_workers_started_together_with_the_image_command_answer_and_are_heal
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)  # what docker stop sends; exec made it Python
-            codes = [proc.wait(timeout=40) for proc in procs]
+            codes = []
+            for proc in procs:
+                try:
+                    codes.append(proc.wait(timeout=40))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    codes.append(proc.wait())
             await emu.stop()
         logs = "".join((tmp_path / f"worker{i}.log").read_text() for i in range(2))
         # A clean stop: uvicorn finishes the updates in flight, shuts the bot down, then lets

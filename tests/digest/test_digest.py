@@ -21,7 +21,7 @@ from bot.digest.stats import OTHER, share_history, week_bounds, weekly_stats
 from bot.settings import load_settings
 from bot.storage import HitWriter
 from bot.storage.db import database
-from tests.conftest import ROOT
+from tests.conftest import ROOT, bundled_engine
 from tests.storage.test_hits import record
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -138,8 +138,6 @@ def test_seasonal_line_by_date() -> None:
 
 
 def test_build_digest_includes_the_flow_of_the_week(db_url: str) -> None:
-    from bot.engine import Engine
-    from tests.conftest import RULES
 
     async def go() -> str:
         await seeded(db_url)
@@ -149,7 +147,7 @@ def test_build_digest_includes_the_flow_of_the_week(db_url: str) -> None:
                 sessions,
                 settings,
                 "en",
-                Engine.from_dir(RULES),
+                bundled_engine(),
                 week=WEEK,
                 now=dt.datetime(2026, 11, 20, 3, tzinfo=dt.UTC),
             )
@@ -192,9 +190,8 @@ def test_preview_from_the_command_line_with_sample_data(tmp_path: Path, lang: st
 def test_every_bundled_family_has_a_name_in_both_languages() -> None:
     """A digest must never show a reader an internal id such as "advance_fee"."""
     from bot.digest.render import FAMILY_NAMES
-    from bot.engine import Engine
 
-    families = {c.rule.family for c in Engine.from_dir(ROOT / "rules").rules.rules}
+    families = {c.rule.family for c in bundled_engine().rules.rules}
     unnamed = sorted(f for f in families if f not in FAMILY_NAMES)
     assert unnamed == []
     assert all(FAMILY_NAMES[f]["zh"] and FAMILY_NAMES[f]["en"] for f in families)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import Engine
 from bot.engine.ruletest import iter_examples, run_example
-from tests.conftest import RULES
+from tests.conftest import bundled_engine
 
-_ENGINE = Engine.from_dir(RULES)
+_ENGINE = bundled_engine()
 _CASES = list(iter_examples(_ENGINE))
 
 

@@ -15,7 +15,6 @@ from bot.engine import Engine
 from bot.storage import HitRecord, HitWriter, hits_from_verdict
 from bot.storage.db import make_engine, session_factory
 from bot.storage.models import Hit
-from tests.conftest import RULES
 
 
 def record(i: int, when: dt.datetime | None = None) -> HitRecord:
@@ -128,8 +127,7 @@ def test_past_the_bound_the_oldest_are_dropped_and_that_is_logged(
     assert "dropped the oldest" in caplog.text
 
 
-def test_testing_rules_produce_shadow_hits(db_url: str) -> None:
-    engine = Engine.from_dir(RULES)
+def test_testing_rules_produce_shadow_hits(db_url: str, engine: Engine) -> None:
     verdict = engine.check(
         "您好，我是快递理赔专员，您的包裹丢失了，我们三倍理赔，请加客服微信办理。"
     )

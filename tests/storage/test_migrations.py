@@ -48,7 +48,7 @@ def test_downgrade_base_then_upgrade_head_again(empty_db: str) -> None:
 
 
 def _upgrade_when_all_are_ready(url: str, barrier: Any) -> None:
-    barrier.wait()
+    barrier.wait(timeout=60)
     upgrade_sync(url)
 
 
@@ -61,10 +61,16 @@ def test_workers_starting_together_apply_the_migrations_once(empty_db: str) -> N
         spawn.Process(target=_upgrade_when_all_are_ready, args=(empty_db, barrier))
         for _ in range(3)
     ]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
+    try:
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(120)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
     assert [p.exitcode for p in procs] == [0, 0, 0]
     diff, tables = asyncio.run(_diff_and_tables(empty_db))
     assert diff == [] and set(Base.metadata.tables) <= tables

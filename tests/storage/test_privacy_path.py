@@ -15,7 +15,6 @@ from bot.storage import HitWriter, hits_from_verdict
 from bot.storage.db import database
 from bot.storage.models import Base, Subscription
 from bot.storage.queries import add_feedback, add_report, set_preference
-from tests.conftest import RULES
 
 USERS = [7391046285, 5820113947]
 MESSAGES = [
@@ -52,8 +51,7 @@ async def dump_everything(url: str) -> str:
         return "\n".join(chunks)
 
 
-def test_no_personal_data_or_raw_id_is_stored_anywhere(db_url: str) -> None:
-    engine = Engine.from_dir(RULES)
+def test_no_personal_data_or_raw_id_is_stored_anywhere(db_url: str, engine: Engine) -> None:
     pseudonym = Pseudonymizer(b"test-key-0123456789abcdef")
     sealer = Sealer(b"test-key-0123456789abcdef")
 

@@ -22,18 +22,14 @@ from bot.engine import Engine
 from bot.settings import load_settings
 from bot.tg.app import build_application, polling
 from bot.tg.deps import Deps, deps_of
-from tests.conftest import ROOT, RULES
+from tests.conftest import ROOT, bundled_engine
 
 TOKEN = "123456:TEST-TOKEN"
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-_ENGINE: Engine | None = None
 
 
 def engine() -> Engine:
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = Engine.from_dir(RULES)
-    return _ENGINE
+    return bundled_engine()
 
 
 @dataclass

@@ -9,7 +9,6 @@ import pytest
 from bot.engine import Engine
 from bot.tg.i18n import COMMANDS, LANGS, T, language_for, region_for, rule_text
 from bot.tg.render import MAX_MESSAGE, render_verdict
-from tests.conftest import RULES
 
 _S2TW = opencc.OpenCC("s2tw")
 
@@ -43,8 +42,7 @@ def test_rule_texts_read_in_traditional() -> None:
     assert rule_text("不要告诉任何人验证码", "Never share codes", "en") == "Never share codes"
 
 
-def test_evidence_is_escaped_and_the_reply_fits() -> None:
-    engine = Engine.from_dir(RULES)
+def test_evidence_is_escaped_and_the_reply_fits(engine: Engine) -> None:
     # Separators between Chinese characters are skipped when matching but quoted as sent.
     text = "您好，我是快递<script>理赔&专员，您的包裹丢失了，我们三倍理赔，请加客服微信办理"
     verdict = engine.check(text)
@@ -57,8 +55,7 @@ def test_evidence_is_escaped_and_the_reply_fits() -> None:
         assert "safe" not in reply.html.lower()
 
 
-def test_nothing_matched_never_says_safe() -> None:
-    engine = Engine.from_dir(RULES)
+def test_nothing_matched_never_says_safe(engine: Engine) -> None:
     verdict = engine.check("See you at dinner")
     for lang in LANGS:
         html = render_verdict(verdict, lang, "CN", "96110", "ref").html

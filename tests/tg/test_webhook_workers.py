@@ -114,6 +114,8 @@ def test_two_workers_answer_each_update_once_even_when_one_is_killed(
             twice = {c: sorted(at) for c, at in answers.items() if len(at) > 1}
             if stop == signal.SIGTERM:
                 assert twice == {}  # a graceful stop leaves no answer unrecorded
+                assert a.returncode is not None  # A is gone, and it went cleanly:
+                assert "Application shutdown complete" in (tmp_path / "a.log").read_text()
             assert all(len(at) == 2 and at[0] < killed_at for at in twice.values()), twice
             assert len(twice) <= 2
             delivered_to = {d.url for d in emu.webhook_deliveries if d.ok}
