@@ -21,7 +21,7 @@ import yaml
 from bot.emulator import BotApiEmulator
 from bot.settings import load_settings
 from tests.conftest import ROOT
-from tests.storage.conftest import _fresh_pg
+from tests.storage.conftest import fresh_pg
 from tests.tg.conftest import TOKEN
 from tests.tg.test_e2e import FAKE_CS_ZH, run
 from tests.tg.test_webhook import free_port
@@ -84,7 +84,7 @@ def test_the_compose_workers_start_with_valid_settings_that_fit_the_proxy() -> N
 
 @pytest.fixture
 def empty_pg() -> Iterator[str]:
-    yield from _fresh_pg()
+    yield from fresh_pg()
 
 
 def test_two_workers_started_together_with_the_image_command_answer_and_are_healthy(

@@ -18,7 +18,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -63,20 +63,8 @@ async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
         async with lock:
             yield True
         return
-    path = Path(f"{database}.{name}.lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with _file_lock(Path(f"{database}.{name}.lock"), wait=False) as got:
+        yield got
 
 
 @asynccontextmanager
@@ -89,12 +77,24 @@ async def migrating(engine: AsyncEngine) -> AsyncIterator[None]:
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         yield
         return
-    fd = os.open(f"{database}.migrations.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    # Waiting blocks the thread: Alembic runs the migrations on an event loop of its own.
+    with _file_lock(Path(f"{database}.migrations.lock"), wait=True):
+        yield
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An flock on ``path``: True once held; without ``wait``, False at once if another
+    process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        # Blocking is fine: Alembic runs in a thread of its own (bot.storage.db.upgrade).
-        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

@@ -38,7 +38,7 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-def _fresh_pg() -> Iterator[str]:
+def fresh_pg() -> Iterator[str]:
     name = f"sentinel_t_{uuid.uuid4().hex[:12]}"
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
@@ -60,7 +60,7 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'sentinel.db'}"
     else:
-        yield from _fresh_pg()
+        yield from fresh_pg()
 
 
 @pytest.fixture
@@ -73,6 +73,6 @@ def db_url(empty_db: str) -> str:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database with every migration applied (for multi-process tests)."""
-    for url in _fresh_pg():
+    for url in fresh_pg():
         upgrade_sync(url)
         yield url
