@@ -28,6 +28,7 @@ from bot.engine.loader import (
 )
 from bot.engine.model import Rule, Signal, SignalLibrary, Text
 from bot.engine.normalize import _T2S, is_cjk, normalize_phrase
+from bot.engine.respell import Lexicon
 
 # Thousands of patterns need more than RE2's default 8 MiB budget.
 RE2_MAX_MEM = 256 << 20
@@ -102,6 +103,8 @@ class CompiledRuleSet:
     brands: BrandIndex
     source: RuleSource
     pattern_count: int = 0
+    lexicon: Lexicon | None = None
+    compound_automaton: Any | None = None  # ahocorasick.Automaton: compound word -> length
     warnings: list[RuleProblem] = field(default_factory=list)
 
     def rule(self, rule_id: str) -> Rule | None:
@@ -133,6 +136,8 @@ class _Builder:
         self.entity: dict[str, list[int]] = defaultdict(list)
         self.pattern_count = 0
         self.shared: dict[str, int] = {}
+        # Every pattern as written (phrases normalized): the words the lexicon is built from.
+        self.vocabulary: list[str] = []
 
     def where(self, rule: Rule | None, loc: tuple[Any, ...]) -> tuple[str, int | None]:
         if rule is None:
@@ -178,6 +183,7 @@ class _Builder:
             self.phrases[norm].append(
                 (mid, len(norm), _needs_boundary(norm[0]), _needs_boundary(norm[-1]))
             )
+            self.vocabulary.append(norm)
             self.pattern_count += 1
         for i, p in enumerate(fuzzy):
             norm = normalize_phrase(p)
@@ -190,6 +196,7 @@ class _Builder:
                 continue
             need = max(2, math.ceil(len(anchors) * 0.5))
             self.fuzzy.append(FuzzyPattern(mid, norm, anchors, need))
+            self.vocabulary.append(norm)
             self.pattern_count += 1
         for i, p in enumerate(regex):
             path, line = self.where(rule, (*loc, "regex", i))
@@ -208,6 +215,7 @@ class _Builder:
                     RuleProblem(path, line, f"regex {p!r} matches the empty string")
                 )
                 continue
+            self.vocabulary.append(p)
             literals = literal_strings(p)
             if literals is not None:
                 # A set of plain strings: the automaton finds them in its single pass.
@@ -418,6 +426,17 @@ def compile_rules(
         )
         for e in source.brands.brands
     )
+    compound_automaton = None
+    if lib.compounds:
+        compound_automaton = ahocorasick.Automaton()
+        for word in lib.compounds:
+            norm = normalize_phrase(word)
+            if len(norm) >= 2:
+                compound_automaton.add_word(norm, len(norm))
+        compound_automaton.make_automaton()
+    lexicon = Lexicon.build(
+        [*b.vocabulary, *(t.lower() for e in source.brands.brands for t in e.tokens)]
+    )
     return CompiledRuleSet(
         rules=tuple(compiled),
         matchers=tuple(b.matchers),
@@ -435,4 +454,6 @@ def compile_rules(
         brands=brands,
         source=source,
         pattern_count=b.pattern_count,
+        lexicon=lexicon,
+        compound_automaton=compound_automaton,
     )

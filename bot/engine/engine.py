@@ -34,6 +34,18 @@ def _is_word_char(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+def _in_number(t: str, i: int) -> bool:
+    """Whether position ``i`` continues a number begun before it ("8,800", "3.5")."""
+    prev = t[i - 1] if i > 0 else ""
+    if prev.isdigit() and prev.isascii():
+        return True
+    return prev in ",." and i > 1 and t[i - 2].isdigit() and t[i].isdigit()
+
+
+def _overlap(a: Evidence, b: Evidence) -> bool:
+    return a.message == b.message and a.start < b.end and b.start < a.end
+
+
 @dataclass(frozen=True, slots=True)
 class _Tally:
     rule: CompiledRule
@@ -74,7 +86,7 @@ class Engine:
 
     def _scan(self, text: str) -> _Scan:
         rs = self.rules
-        norm = normalize(text)
+        norm = normalize(text, rs.lexicon)
         t = norm.text
         hits: dict[int, list[tuple[int, int]]] = defaultdict(list)
 
@@ -111,6 +123,8 @@ class Engine:
 
         if rs.anchor_automaton is not None and t:
             self._fuzzy(t, hits)
+        if hits:
+            self._whole_words(t, hits)
 
         entities = extract(t, rs.brands)
         for ent in entities:
@@ -149,6 +163,12 @@ class Engine:
                         hi = max(hi, sp[1])
                 lo = max(0, lo - width)
                 hi = min(len(t), hi + width)
+                # A window never starts or ends inside a word or number: a match cut off
+                # there would be a fragment ("0点" out of "800点").
+                while lo > 0 and _is_word_char(t[lo - 1]) and hi - lo < 4 * width + 64:
+                    lo -= 1
+                while hi < len(t) and _is_word_char(t[hi]) and hi - lo < 4 * width + 64:
+                    hi += 1
                 for m in rs.str_regexes[idx].finditer(t[lo:hi]):
                     if m.end() > m.start():
                         found.append((lo + m.start(), lo + m.end()))
@@ -171,6 +191,37 @@ class Engine:
                     break
                 spans.append(span)
             if not spans:
+                del hits[mid]
+
+    def _whole_words(self, t: str, hits: dict[int, list[tuple[int, int]]]) -> None:
+        """Evidence is whole words: a match that starts inside a Latin word ("ill" in "will")
+        or lies inside a longer, different word (支付 in 支付宝) is a fragment and is dropped,
+        so it can neither be quoted nor raise a stage or the risk. A match that ends inside a
+        Latin word (a stem such as "compensat") is extended to the end of that word."""
+        n = len(t)
+        compounds: list[tuple[int, int]] = []
+        if self.rules.compound_automaton is not None:
+            compounds = [
+                (end - length + 1, end + 1) for end, length in self.rules.compound_automaton.iter(t)
+            ]
+        for mid in list(hits):
+            kept: list[tuple[int, int]] = []
+            for a, b in hits[mid]:
+                if a > 0 and a < n and t[a].isdigit() and _in_number(t, a):
+                    # A digit class at a pattern's start: quote the whole number.
+                    while a > 0 and (t[a - 1].isdigit() or _in_number(t, a - 1)):
+                        a -= 1
+                elif a > 0 and _is_word_char(t[a - 1]) and a < n and _is_word_char(t[a]):
+                    continue
+                if 0 < b < n and _is_word_char(t[b]) and _is_word_char(t[b - 1]):
+                    while b < n and _is_word_char(t[b]):
+                        b += 1
+                if any(c <= a and b <= d and (c, d) != (a, b) for c, d in compounds):
+                    continue
+                kept.append((a, b))
+            if kept:
+                hits[mid] = kept
+            else:
                 del hits[mid]
 
     def _fuzzy(self, t: str, hits: dict[int, list[tuple[int, int]]]) -> None:
@@ -319,6 +370,29 @@ class Engine:
                 negatives.append(hit)
             else:
                 stage_hits[use.stage].append(hit)
+
+        # No two quotes overlap in one explanation: the longest quotes are kept (on a tie, the
+        # earlier stage's), so a piece of a quote is never quoted again elsewhere.
+        ranked = sorted(
+            (
+                (-(e.end - e.start), i, e.message, e.start, k, e)
+                for i, hits_ in stage_hits.items()
+                for k, h in enumerate(hits_)
+                for e in h.evidence
+            ),
+            key=lambda x: x[:4],
+        )
+        taken: list[Evidence] = []
+        keep: dict[tuple[int, int], list[Evidence]] = defaultdict(list)
+        for _, i, _, _, k, e in ranked:
+            if e.end > e.start and not any(_overlap(e, o) for o in taken):
+                taken.append(e)
+                keep[(i, k)].append(e)
+        for i, hits_ in stage_hits.items():
+            stage_hits[i] = [
+                replace(h, evidence=tuple(sorted(keep[(i, k)], key=lambda e: (e.message, e.start))))
+                for k, h in enumerate(hits_)
+            ]
 
         stages = tuple(
             StageHit(

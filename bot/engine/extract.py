@@ -22,6 +22,7 @@ from rapidfuzz.distance import Levenshtein
 ENTITY_KINDS = frozenset(
     {
         "url",
+        "masked_link",  # a link with its name hidden ("***.cc", "http://***"): act-now bait
         "shortener",
         "ip_url",
         "apk",
@@ -111,6 +112,14 @@ _URL_RE = re.compile(
     r"(?:(?:https?|hxxps?)://|www\.)[^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+"
     r"|(?<![a-z0-9@._-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+" + _TLD + r"(?![a-z0-9-])"
     r"(?:[/?#][^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]*)?"
+    # Any top-level domain when a path follows ("intentweav.shopping/nrfib6").
+    r"|(?<![a-z0-9@._-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,18}"
+    r"/[^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]{3,}"
+)
+# A link whose name is starred out, as scam SMS print them to slip past filters.
+_MASKED_URL_RE = re.compile(
+    r"(?:(?:https?|hxxps?)://|www\.)?(?:[a-z0-9-]*\*{2,}[a-z0-9*-]*\.)(?:[a-z0-9-]+\.)*[a-z]{2,10}"
+    r"(?![a-z0-9])|(?:https?|hxxps?)://\*{2,}"
 )
 _IP_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _DIGITS_RUN_RE = re.compile(r"\+?\d[\d \-()]{5,}\d")
@@ -293,6 +302,11 @@ def extract(text: str, brands: BrandIndex, links: Sequence[str] = ()) -> list[En
         ents = _url_entities(m.group(0), m.start(), m.end(), brands)
         out.extend(ents)
         if ents:
+            url_spans.append((m.start(), m.end()))
+    for m in _MASKED_URL_RE.finditer(text):
+        if not any(s <= m.start() < e for s, e in url_spans):
+            out.append(Entity("url", m.group(0), m.start(), m.end()))
+            out.append(Entity("masked_link", m.group(0), m.start(), m.end()))
             url_spans.append((m.start(), m.end()))
     for link in links:
         # A hidden link has no place in the text, but keeps its kinds.

@@ -150,6 +150,9 @@ class SignalLibrary(Strict):
     signals: dict[str, SharedSignal]
     # Shared signals applied as negatives to every rule (news, warnings, the bank's own notice).
     global_negatives: list[str] = Field(default_factory=list)
+    # Longer words that contain a keyword but mean something else (支付宝 holds 支付, 分期付款
+    # holds 付款): a match that lies inside one of them is a fragment and never counts.
+    compounds: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _negatives_exist(self) -> SignalLibrary:

@@ -5,7 +5,12 @@ Simplified Chinese, case folded, fillers and inserted separators removed, common
 folded) while remembering, for every normalized character, which span of the original it came
 from. Evidence is always quoted from the original through that map.
 
-Imports nothing outside the standard library, OpenCC and this package.
+Deliberate respellings (homophones, look-alike symbols) are folded back to the words of the
+rule set when a ``Lexicon`` is given (see ``respell``); masked links ("hxxp://", "x[.]com")
+are unmasked always.
+
+Imports nothing outside the standard library, OpenCC, pypinyin (through ``respell``) and this
+package.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 
 import ahocorasick
 import opencc
+
+from bot.engine.respell import Lexicon
 
 # Characters that carry no meaning and are used to break up keywords: zero-width marks,
 # joiners, soft hyphen, variation selectors, BOM, Mongolian vowel separator, Hangul fillers.
@@ -236,6 +243,7 @@ def _sep_class() -> str:
 
 
 _SEP_RUN_RE = re.compile(_sep_class())
+_MASK_RUN_RE = re.compile(r"\s*\*{2,}\.")
 
 
 # Sentence punctuation between Chinese characters becomes one canonical boundary, "，", so a
@@ -258,6 +266,8 @@ def _drop_separators(text: str) -> tuple[list[int], dict[int, str]] | None:
         run = m.group(0)
         left = text[a - 1] if a > 0 else ""
         right = text[b] if b < n else ""
+        if _MASK_RUN_RE.fullmatch(run) and right.isascii() and right.isalpha():
+            continue  # a starred-out link name ("登录***.cc") is kept for the link finder
         if (left and is_cjk(left)) or (right and is_cjk(right)):
             keep.extend(range(pos, a))
             if not _BOUNDARY_CHARS.isdisjoint(run):
@@ -290,8 +300,44 @@ def _drop_separators(text: str) -> tuple[list[int], dict[int, str]] | None:
     return keep, subst
 
 
-def normalize(original: str) -> Normalized:
-    """Normalize ``original`` for matching, keeping an exact offset map back to it."""
+# Links written so they do not turn into links: "hxxp://", "x[.]com", "x(.)com", "x[dot]com".
+_MASKED_DOT_RE = re.compile(r"(?<=[a-z0-9])(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\))(?=[a-z0-9])")
+_MASKED_SCHEME_RE = re.compile(r"\bhxxp(s?)(?:\[:\]|:)|\bhttp(s?)\[:\]")
+
+
+def _unmask_edits(text: str) -> list[tuple[int, int, str]]:
+    if "[" not in text and "(" not in text and "{" not in text and "hxxp" not in text:
+        return []
+    edits = [(m.start(), m.end(), ".") for m in _MASKED_DOT_RE.finditer(text)]
+    for m in _MASKED_SCHEME_RE.finditer(text):
+        edits.append((m.start(), m.end(), "http" + (m.group(1) or m.group(2) or "") + ":"))
+    return sorted(edits)
+
+
+def _capital_i(original: str, text: str, starts: list[int]) -> list[int]:
+    """Positions of "i" that were a capital I in a word that is otherwise written in lower
+    case ("biIls", "I0cked"): a capital I there may stand for an l."""
+    if "I" not in original:
+        return []
+    out = []
+    for i, ch in enumerate(text):
+        if ch != "i" or original[starts[i]] != "I":
+            continue
+        o = starts[i]
+        a = o
+        while a > 0 and not original[a - 1].isspace():
+            a -= 1
+        b = o + 1
+        while b < len(original) and not original[b].isspace():
+            b += 1
+        if b - a > 1 and any(c.islower() for c in original[a:b]):
+            out.append(i)
+    return out
+
+
+def normalize(original: str, lexicon: Lexicon | None = None) -> Normalized:
+    """Normalize ``original`` for matching, keeping an exact offset map back to it. With a
+    ``lexicon``, respellings of its words are folded back to them."""
     text, idx = _pass1(original)
 
     # Phrase-level Traditional->Simplified where OpenCC keeps the length, so word-level
@@ -317,6 +363,13 @@ def normalize(original: str) -> Normalized:
         ends = [i + 1 for i in idx]
 
     text, starts, ends = _apply(text, starts, ends, _spaced_edits(text))
+    text, starts, ends = _apply(text, starts, ends, _unmask_edits(text))
+    if lexicon is not None:
+        caps = _capital_i(original, text, starts)
+        text, starts, ends = _apply(text, starts, ends, lexicon.respell_latin(text, caps))
+        if _CJK_RE.search(text):
+            sources = [original[a:b] for a, b in zip(starts, ends, strict=True)]
+            text = lexicon.respell_cjk(text, [src[:1] for src in sources])
     text, starts, ends = _apply(text, starts, ends, _evasion_edits(text))
     return Normalized(original, text, tuple(starts), tuple(ends))
 

@@ -25,15 +25,19 @@ class Evidence:
     message: int = 0
 
 
+def _overlaps(a: Evidence, b: Evidence) -> bool:
+    return a.message == b.message and a.start < b.end and b.start < a.end
+
+
 def distinct_evidence(items: Iterable[Evidence]) -> tuple[Evidence, ...]:
-    """Evidence in reading order, without repeats or spans inside a longer quoted span."""
-    unique = sorted(set(items), key=lambda e: (e.message, e.start, -(e.end - e.start)))
+    """Evidence in reading order, no two quotes overlapping: of overlapping spans the longer
+    (then the earlier) is kept, so a piece of a quote is never quoted again."""
+    ranked = sorted(set(items), key=lambda e: (-(e.end - e.start), e.message, e.start))
     out: list[Evidence] = []
-    for e in unique:
-        if any(o.message == e.message and o.start <= e.start and e.end <= o.end for o in out):
-            continue
-        out.append(e)
-    return tuple(out)
+    for e in ranked:
+        if e.end > e.start and not any(_overlaps(e, o) for o in out):
+            out.append(e)
+    return tuple(sorted(out, key=lambda e: (e.message, e.start)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,12 @@ class Verdict:
     @property
     def matched(self) -> bool:
         return self.risk != "none"
+
+    @property
+    def progress(self) -> StageRef | None:
+        """The stage to tell the person they have reached: only when the risk is medium or
+        high, so a low-risk verdict never claims "step 3 of 4" (it lists the clues seen)."""
+        return self.furthest_stage if self.risk in ("medium", "high") else None
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:

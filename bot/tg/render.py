@@ -102,20 +102,12 @@ def render_verdict(
         )
     parts.append("\n".join(stage_lines))
 
-    if verdict.furthest_stage is not None:
-        total = verdict.furthest_stage.index + 1 + len(verdict.next_stages)
-        title = rule_text(
-            verdict.furthest_stage.title_zh, verdict.furthest_stage.title_en, lang, region
-        )
+    progress = verdict.progress
+    if progress is not None:
+        total = progress.index + 1 + len(verdict.next_stages)
+        title = rule_text(progress.title_zh, progress.title_en, lang, region)
         parts.append(
-            "📍 "
-            + t(
-                "reached",
-                lang,
-                n=verdict.furthest_stage.index + 1,
-                total=total,
-                title=escape(title),
-            )
+            "📍 " + t("reached", lang, n=progress.index + 1, total=total, title=escape(title))
         )
     if verdict.next_stages:
         nxt = [t("next", lang)] + [

@@ -106,3 +106,69 @@ def test_min_stages_needs_signals_in_several_stages(rule_dir: RuleDir) -> None:
     engine = Engine.from_dir(rule_dir(staged=text))
     assert engine.check("您的包裹丢失了，三倍理赔").risk == "none"  # two stages only
     assert engine.check("您的包裹丢失了，三倍理赔，请加微信").risk != "none"
+
+
+EVIDENCE_RULE = """\
+id: words
+version: 1
+status: active
+severity: high
+family: test_family
+title: {zh: 测试, en: Test}
+summary: {zh: 测试, en: test}
+stages:
+  - id: ask
+    title: {zh: 要你付款, en: Asks you to pay}
+    signals:
+      - weight: 3
+        regex: ['(支付|付款)']
+      - weight: 3
+        regex: ['ill', 'refund']
+      - weight: 3
+        regex: ['compensat']
+  - id: act
+    title: {zh: 给出链接, en: Gives a link}
+    signals:
+      - weight: 3
+        regex: ['付款到.{0,4}账户', '[0-9]点.{0,4}到期']
+advice: {zh: [别付。], en: [Do not pay.]}
+examples:
+  scam: [请付款到指定账户, you will get compensation and a refund]
+  benign: [今天天气不错, 明天见]
+"""
+
+
+def test_evidence_is_whole_words_and_fragments_never_count(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(words=EVIDENCE_RULE))
+    # 支付 inside 支付宝 and 付款 inside 分期付款 are other words; "ill" inside "will" too.
+    assert engine.score_rule("我用支付宝分期付款买的", "words").stages == ()  # type: ignore[union-attr]
+    assert engine.check("I will call you").risk == "none"
+    # A stem is quoted up to the end of its word.
+    v = engine.score_rule("you get compensation and a refunded fee", "words")
+    assert v is not None
+    assert {e.text for e in v.evidence} == {"compensation", "refunded"}
+
+
+def test_a_number_is_quoted_whole(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(words=EVIDENCE_RULE))
+    v = engine.score_rule("您有8,800点即将到期", "words")
+    assert v is not None
+    assert [e.text for e in v.evidence] == ["8,800点即将到期"]
+
+
+def test_no_two_quotes_overlap_and_risk_agrees_with_the_stage_shown(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(words=EVIDENCE_RULE))
+    v = engine.check("请付款到指定账户")
+    assert v.risk == "medium"
+    quotes = [e for s in v.stages for e in s.evidence]
+    # "付款" (stage 1) lies inside "付款到指定账户" (stage 2): it is quoted once, whole.
+    assert [e.text for e in quotes] == ["付款到指定账户"]
+    assert v.progress is not None and v.progress.id == "act"
+
+
+def test_a_low_risk_verdict_claims_no_step(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    v = engine.check("三倍理赔 http://jd-lipei.cn")
+    assert v.risk == "low"
+    assert v.furthest_stage is not None  # the record keeps what matched
+    assert v.progress is None  # but the reply says no "step N of M"

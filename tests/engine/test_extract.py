@@ -82,3 +82,31 @@ def test_money_and_codes(engine: Engine) -> None:
 def test_official_service_numbers(engine: Engine) -> None:
     assert "official_number" in kinds(engine, "如有疑问请致电95588")
     assert "official_number" not in kinds(engine, "订单号 2095588123")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["请登录***.cc领取积分", "请登录 ***.cc 领取", "visit http://*** to claim"],
+)
+def test_a_starred_out_link_is_a_masked_link(engine: Engine, text: str) -> None:
+    found = kinds(engine, text)
+    assert "masked_link" in found and "url" in found
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("Get a free gift at intentweav.shopping/nrFIB6", "intentweav.shopping"),
+        ("Tap mastermulticentro.com/ss to DENY", "mastermulticentro.com"),
+        ("see www.x[.]com now", "x.com"),
+        ("hxxp://jd-lipei[.]cn/claim", "jd-lipei.cn"),
+    ],
+)
+def test_links_with_any_ending_or_masked_dots_are_found(
+    engine: Engine, text: str, host: str
+) -> None:
+    assert host in kinds(engine, text).get("url", [])
+
+
+def test_a_sentence_without_a_space_after_the_full_stop_is_not_a_link(engine: Engine) -> None:
+    assert "url" not in kinds(engine, "I am fine.Thanks/ok")
