@@ -40,10 +40,14 @@ bench: setup
 
 # Scores on the development corpus (not shipped with the project; see README).
 CORPUS ?= ../shared/corpus
+# Flagged = a warning nobody can overlook (medium or high); MIN_RISK=low counts any warning.
+MIN_RISK ?= medium
 eval: setup
-	$(PY) -m bot eval $(CORPUS)/dev_zh.jsonl --by dataset
-	$(PY) -m bot eval $(CORPUS)/dev_zh.jsonl --by category
-	$(PY) -m bot eval $(CORPUS)/dev_en.jsonl --by dataset
+	@for f in dev_zh_real dev_en_real dev_zh dev_en; do \
+		echo "== $$f.jsonl"; \
+		$(PY) -m bot eval $(CORPUS)/$$f.jsonl --min-risk $(MIN_RISK) --by dataset --by category \
+			|| exit 1; \
+	done
 
 fmt: setup
 	$(VENV)/bin/ruff format bot tests scripts

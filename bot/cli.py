@@ -274,18 +274,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import EvalInputError, evaluate
 
     engine = _engine(args)
+    misses: list[dict[str, Any]] | None = [] if args.misses else None
     try:
-        report = evaluate(engine, Path(args.file), by=args.by)
+        report = evaluate(
+            engine, Path(args.file), by=args.by, min_risk=args.min_risk, misses=misses
+        )
     except EvalInputError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    if misses is not None:
+        try:
+            with open(args.misses, "w", encoding="utf-8") as out:
+                for item in misses:
+                    out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            print(f"cannot write {args.misses}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
     data = report.to_json()
+    data["min_risk"] = args.min_risk
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
         return EXIT_OK
+    print(f"flagged = risk {args.min_risk} or higher")
     header = f"{'':<40} {'scam':>6} {'benign':>6} {'recall':>7} {'prec':>7} {'fpr':>7}"
     print(header)
 
@@ -301,8 +314,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     row("overall", data["overall"])
     for k, m in data["by_lang"].items():
         row(f"lang={k}", m)
-    for k, m in data["by"].items():
-        row(f"{args.by}={k}", m)
+    for name, values in data["by_fields"].items():
+        for k, m in values.items():
+            row(f"{name}={k}", m)
     lat = data["latency_ms"]
     print(
         f"latency ms p50 {lat['p50']} p90 {lat['p90']} p99 {lat['p99']} max {lat['max']}; "
@@ -481,11 +495,30 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="measure precision, recall and false positives on a labeled JSONL file",
         description='Each line: {"text": ..., "label": "scam"|"benign", "lang"?: ...}. A row '
-        "counts as flagged when its risk is not none. Exit 2 on a malformed row.",
+        "counts as flagged when its risk is --min-risk or higher (default low: any warning). "
+        "Exit 2 on a malformed row.",
     )
     ev.add_argument("file", help="JSONL file")
-    ev.add_argument("--by", metavar="FIELD", help="also break results down by this field")
+    ev.add_argument(
+        "--by",
+        metavar="FIELD",
+        action="append",
+        help="also break results down by this field (repeat for several: --by dataset --by "
+        "category)",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument(
+        "--min-risk",
+        choices=["low", "medium", "high"],
+        default="low",
+        help="the lowest risk that counts as flagged (medium: a warning nobody can overlook)",
+    )
+    ev.add_argument(
+        "--misses",
+        metavar="OUT.jsonl",
+        help="write every miss and false alarm, with the rule that came closest and why it "
+        "stayed below (the file holds the corpus texts: keep it out of the repository)",
+    )
     ev.add_argument("--dir", help="rules directory (default: from settings)")
     ev.set_defaults(func=cmd_eval)
 

@@ -1,7 +1,9 @@
 """Score the engine on a labeled JSONL corpus: precision, recall and false-positive rate.
 
 Owns: reading evaluation rows strictly (a malformed row stops with its line number) and the
-metric arithmetic. A row counts as flagged when its verdict's risk is not ``none``.
+metric arithmetic. A row counts as flagged when its verdict's risk is at least ``min_risk``
+(``low`` by default: any warning). Misses and false alarms can be written out with the rule
+that came closest and why it stayed below, for whoever tunes the rules.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.engine import Engine
+from bot.engine.model import RISK_ORDER, Risk
 
 
 class EvalInputError(Exception):
@@ -62,6 +65,8 @@ class Report:
     overall: Counts = field(default_factory=Counts)
     by_lang: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     by: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    # field -> value -> counts, for every field asked for (``by`` is the first of them)
+    by_fields: dict[str, dict[str, Counts]] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -77,6 +82,10 @@ class Report:
             "overall": self.overall.metrics(),
             "by_lang": {k: v.metrics() for k, v in sorted(self.by_lang.items())},
             "by": {k: v.metrics() for k, v in sorted(self.by.items())},
+            "by_fields": {
+                name: {k: v.metrics() for k, v in sorted(values.items())}
+                for name, values in self.by_fields.items()
+            },
             "latency_ms": {
                 "p50": pct(0.5),
                 "p90": pct(0.9),
@@ -104,23 +113,65 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         yield n, row
 
 
-def evaluate(engine: Engine, path: Path, by: str | None = None) -> Report:
+def evaluate(
+    engine: Engine,
+    path: Path,
+    by: str | Sequence[str] | None = None,
+    min_risk: Risk = "low",
+    misses: list[dict[str, Any]] | None = None,
+) -> Report:
     """Check every row. Rows are validated as they are read; all are read before scoring so a
-    malformed row is reported before any work is done."""
+    malformed row is reported before any work is done. With ``misses`` (a list), every scam
+    row not flagged and every benign row flagged is appended to it, explained."""
     with path.open(encoding="utf-8") as fh:
         rows = list(read_rows(fh))
     report = Report()
+    fields = [by] if isinstance(by, str) else list(by or ())
+    for name in fields:
+        report.by_fields[name] = defaultdict(Counts)
+    if fields:
+        report.by = report.by_fields[fields[0]]
+    need = RISK_ORDER[min_risk]
     start = time.perf_counter()
-    for _, row in rows:
+    for n, row in rows:
         t0 = time.perf_counter()
         verdict = engine.check(row["text"])
         report.latencies_ms.append((time.perf_counter() - t0) * 1000)
         scam = row["label"] == "scam"
-        flagged = verdict.risk != "none"
+        flagged = RISK_ORDER[verdict.risk] >= need
         report.overall.add(scam, flagged)
         if isinstance(row.get("lang"), str):
             report.by_lang[row["lang"]].add(scam, flagged)
-        if by is not None and by in row:
-            report.by[str(row[by])].add(scam, flagged)
+        for name in fields:
+            if name in row:
+                report.by_fields[name][str(row[name])].add(scam, flagged)
+        if misses is not None and scam != flagged:
+            misses.append(_explained(engine, n, row, verdict.risk, min_risk))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _explained(
+    engine: Engine, line: int, row: dict[str, Any], risk: Risk, min_risk: Risk
+) -> dict[str, Any]:
+    near = engine.closest(row["text"], min_risk)
+    out: dict[str, Any] = {
+        "line": line,
+        "kind": "miss" if row["label"] == "scam" else "false_alarm",
+        "risk": risk,
+    }
+    for key in ("dataset", "category", "lang"):
+        if key in row:
+            out[key] = row[key]
+    out["text"] = row["text"]
+    if near is None:
+        out.update(rule=None, why=["no signal of any rule fired"])
+    else:
+        out.update(
+            rule=near.rule.id,
+            rule_risk=near.risk,
+            score=near.score,
+            signals=list(near.signals),
+            why=list(near.why),
+        )
+    return out

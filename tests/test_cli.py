@@ -111,6 +111,30 @@ def test_eval_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert data["messages_per_s"] > 0
 
 
+def test_eval_min_risk_and_misses_explain_what_stayed_below(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"text": SCAM, "label": "scam", "category": "full"},
+        # One clue of the courier flow: not enough for any warning.
+        {"text": "您的包裹丢失了", "label": "scam", "category": "short"},
+        {"text": "明天一起吃饭吧", "label": "benign", "category": "chat"},
+    ]
+    f = tmp_path / "rows.jsonl"
+    f.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", "utf-8")
+    out = tmp_path / "misses.jsonl"
+    assert main(["eval", str(f), "--min-risk", "high", "--misses", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["min_risk"] == "high"
+    assert data["overall"]["tp"] + data["overall"]["fn"] == 2
+    misses = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    short = next(m for m in misses if m["category"] == "short")
+    assert short["kind"] == "miss" and short["line"] == 2
+    assert short["rule"] == "fake-courier-cs"
+    assert any("needs 2" in why for why in short["why"])
+    assert all(m["kind"] == "miss" for m in misses)  # the chat row is no false alarm
+
+
 def test_eval_malformed_row_exits_2_with_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -52,6 +52,22 @@ class _Tally:
     fired: tuple[SignalUse, ...]
     score: float
     risk: Risk
+    textual_count: int = 0
+    stage_count: int = 0
+    textual: float = 0.0
+    negative: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """The rule that came closest to (or reached) a risk level, and why it stayed where it is:
+    for reading misses and false alarms (``eval --misses``)."""
+
+    rule: RuleRef
+    risk: Risk
+    score: float
+    signals: tuple[str, ...]
+    why: tuple[str, ...]
 
 
 def _ref(rule: Rule) -> RuleRef:
@@ -300,6 +316,62 @@ class Engine:
                 return self._build(self._tally(cr, scans), scans)
         return None
 
+    def closest(self, texts: str | Sequence[str], min_risk: Risk = "low") -> Near | None:
+        """The rule that scores these messages nearest to ``min_risk`` (or above it), with the
+        reasons it stayed below: for misses, the rule that came closest and what it lacked;
+        for false alarms, the rule that fired and on what."""
+        messages = [texts] if isinstance(texts, str) else list(texts)
+        scans = [self._scan(t) for t in messages]
+        candidates: set[int] = set()
+        for scan in scans:
+            for mid in scan.hits:
+                candidates.update(self.rules.rules_by_matcher.get(mid, ()))
+        tallies = [self._tally(self.rules.rules[ri], scans) for ri in sorted(candidates)]
+        tallies = [t for t in tallies if any(u.stage >= 0 for u in t.fired)]
+        if not tallies:
+            return None
+        need = RISK_ORDER[min_risk]
+
+        def nearness(t: _Tally) -> tuple[int, float]:
+            th = t.rule.rule.thresholds
+            target = {1: th.low, 2: th.medium, 3: th.high}.get(need, th.low)
+            return RISK_ORDER[t.risk], t.score / target
+
+        best = max(tallies, key=nearness)
+        return Near(
+            _ref(best.rule.rule),
+            best.risk,
+            best.score,
+            tuple(f"{u.name} ({u.weight:+g})" for u in best.fired),
+            self._shortfall(best, min_risk),
+        )
+
+    @staticmethod
+    def _shortfall(t: _Tally, min_risk: Risk) -> tuple[str, ...]:
+        rule = t.rule.rule
+        th = rule.thresholds
+        why: list[str] = []
+        if rule.status != "active":
+            why.append(f"rule is {rule.status}: never shown")
+        if RISK_ORDER[t.risk] >= RISK_ORDER[min_risk]:
+            return (*why, f"reached {t.risk} with score {t.score:g}")
+        if t.textual_count < rule.min_signals:
+            why.append(f"{t.textual_count} clue(s) in words, needs {rule.min_signals}")
+        if t.stage_count < rule.min_stages:
+            why.append(f"signals in {t.stage_count} stage(s), needs {rule.min_stages}")
+        if t.textual < th.low:
+            why.append(f"words alone score {t.textual:g}, below low {th.low:g}")
+        if t.negative:
+            why.append(f"negatives {t.negative:+g}")
+        level = {"low": th.low, "medium": th.medium, "high": th.high}[min_risk]
+        if t.score < level:
+            why.append(f"score {t.score:g} below {min_risk} {level:g}")
+        if min_risk == "high" and t.stage_count < 2:
+            why.append("high needs signals in two stages")
+        if RISK_ORDER[rule.severity] < RISK_ORDER[min_risk]:
+            why.append(f"severity caps this rule at {rule.severity}")
+        return tuple(why)
+
     def _tally(self, cr: CompiledRule, scans: list[_Scan]) -> _Tally:
         """Which signals of a rule fired, the score and the risk: no evidence yet."""
         rule = cr.rule
@@ -345,7 +417,9 @@ class Engine:
                 risk = "low"
         if RISK_ORDER[risk] > RISK_ORDER[rule.severity]:
             risk = rule.severity
-        return _Tally(cr, tuple(fired), round(score, 3), risk)
+        return _Tally(
+            cr, tuple(fired), round(score, 3), risk, textual_count, len(stages), textual, neg
+        )
 
     def _build(self, tally: _Tally, scans: list[_Scan]) -> Verdict:
         """The full explanation for one rule: stages, evidence quoted from the original."""
