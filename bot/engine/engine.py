@@ -232,7 +232,9 @@ class Engine:
                 if 0 < b < n and _is_word_char(t[b]) and _is_word_char(t[b - 1]):
                     while b < n and _is_word_char(t[b]):
                         b += 1
-                if any(c <= a and b <= d and (c, d) != (a, b) for c, d in compounds):
+                if compounds and any(
+                    c <= a and b <= d and (c, d) != (a, b) for c, d in compounds
+                ):
                     continue
                 kept.append((a, b))
             if kept:

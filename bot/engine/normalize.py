@@ -367,9 +367,8 @@ def normalize(original: str, lexicon: Lexicon | None = None) -> Normalized:
     if lexicon is not None:
         caps = _capital_i(original, text, starts)
         text, starts, ends = _apply(text, starts, ends, lexicon.respell_latin(text, caps))
-        if _CJK_RE.search(text):
-            sources = [original[a:b] for a, b in zip(starts, ends, strict=True)]
-            text = lexicon.respell_cjk(text, [src[:1] for src in sources])
+        if lexicon.odd_chars(text):
+            text = lexicon.respell_cjk(text, [original[a] for a in starts])
     text, starts, ends = _apply(text, starts, ends, _evasion_edits(text))
     return Normalized(original, text, tuple(starts), tuple(ends))
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import product
 
@@ -175,6 +175,8 @@ class Lexicon:
     by_sound: dict[tuple[str, ...], str]  # toneless readings -> word (2..4 characters)
     keep: frozenset[str]  # characters the rules use: never folded
     words: frozenset[str]  # English words of at least four letters
+    # character -> whether it is a sign of respelling; filled as characters are met
+    _memo: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, patterns: Iterable[str]) -> Lexicon:
@@ -209,13 +211,29 @@ class Lexicon:
             return False
         return ch in FORMAL_NUMERALS or not is_everyday(ch)
 
+    def odd_chars(self, text: str) -> set[str]:
+        """The characters of ``text`` that are signs of a respelling (usually none)."""
+        memo = self._memo
+        out = set()
+        for ch in set(text):
+            if ch > "\u33ff":
+                odd = memo.get(ch)
+                if odd is None:
+                    if len(memo) > 100_000:
+                        memo.clear()
+                    odd = memo[ch] = self._odd(ch)
+                if odd:
+                    out.add(ch)
+        return out
+
     def respell_cjk(self, text: str, sources: Sequence[str] | None = None) -> str:
         """Fold homophone and look-alike respellings in ``text`` (same length out).
         ``sources[i]`` is the original character behind ``text[i]``: a character that the
         conversion to Simplified turned into something obscure is read by its original."""
-        odd = [i for i, ch in enumerate(text) if ch > "\u33ff" and self._odd(ch)]
-        if not odd:
+        signs = self.odd_chars(text)
+        if not signs:
             return text
+        odd = [i for i, ch in enumerate(text) if ch in signs]
         # A formal numeral means one thing (佰 is 百): folded first, it then anchors the words
         # around it (佰芬 -> 百分, never 佰送 -> 白送).
         fixed = {i for i in odd if text[i] in FORMAL_NUMERALS}
