@@ -7,6 +7,7 @@ pass for fuzzy candidates); only rules that some hit points to are scored.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +41,25 @@ def _in_number(t: str, i: int) -> bool:
     if prev.isdigit() and prev.isascii():
         return True
     return prev in ",." and i > 1 and t[i - 2].isdigit() and t[i].isdigit()
+
+
+_LATIN_WORD_RE = re.compile(r"[a-z]{2,}")
+_LINKISH_RE = re.compile(r"(?:https?://|www\.)\S*|\S+\.[a-z]{2,}/\S*|[a-z0-9_]*\d[a-z0-9_]*")
+
+
+def message_languages(texts: Sequence[str]) -> frozenset[str]:
+    """Which rule languages may read these (normalized) messages: Chinese when Chinese
+    characters carry the text, English when Latin words do, both when it is mixed. Links and
+    codes are not words."""
+    cjk = latin = 0
+    for t in texts:
+        cjk += sum(1 for ch in t if "\u3400" <= ch <= "\u9fff")
+        latin += len(_LATIN_WORD_RE.findall(_LINKISH_RE.sub(" ", t)))
+    if cjk >= 2 and latin <= cjk // 4:
+        return frozenset({"zh"})
+    if latin >= 2 and cjk <= 1:
+        return frozenset({"en"})
+    return frozenset({"zh", "en"})
 
 
 def _overlap(a: Evidence, b: Evidence) -> bool:
@@ -232,9 +252,7 @@ class Engine:
                 if 0 < b < n and _is_word_char(t[b]) and _is_word_char(t[b - 1]):
                     while b < n and _is_word_char(t[b]):
                         b += 1
-                if compounds and any(
-                    c <= a and b <= d and (c, d) != (a, b) for c, d in compounds
-                ):
+                if compounds and any(c <= a and b <= d and (c, d) != (a, b) for c, d in compounds):
                     continue
                 kept.append((a, b))
             if kept:
@@ -288,7 +306,12 @@ class Engine:
                 candidates.update(self.rules.rules_by_matcher.get(mid, ()))
 
         # Numbers first for every candidate; evidence only for the rules that are reported.
-        tallies = [self._tally(self.rules.rules[ri], scans) for ri in sorted(candidates)]
+        langs = message_languages([s.norm.text for s in scans])
+        tallies = [
+            self._tally(self.rules.rules[ri], scans)
+            for ri in sorted(candidates)
+            if not langs.isdisjoint(self.rules.rules[ri].rule.languages)
+        ]
         # Registered domains only: scam infrastructure, not a person's own subdomain.
         hosts = {e.detail for s in scans for e in s.entities if e.kind == "url" and e.detail}
         domains = tuple(sorted({registered_domain(h) for h in hosts}))
@@ -315,6 +338,9 @@ class Engine:
         for cr in self.rules.rules:
             if cr.rule.id == rule_id:
                 scans = [self._scan(t) for t in messages]
+                langs = message_languages([s.norm.text for s in scans])
+                if langs.isdisjoint(cr.rule.languages):
+                    return Verdict(risk="none", rule=_ref(cr.rule))
                 return self._build(self._tally(cr, scans), scans)
         return None
 
@@ -328,7 +354,12 @@ class Engine:
         for scan in scans:
             for mid in scan.hits:
                 candidates.update(self.rules.rules_by_matcher.get(mid, ()))
-        tallies = [self._tally(self.rules.rules[ri], scans) for ri in sorted(candidates)]
+        langs = message_languages([s.norm.text for s in scans])
+        tallies = [
+            self._tally(self.rules.rules[ri], scans)
+            for ri in sorted(candidates)
+            if not langs.isdisjoint(self.rules.rules[ri].rule.languages)
+        ]
         tallies = [t for t in tallies if any(u.stage >= 0 for u in t.fired)]
         if not tallies:
             return None

@@ -115,6 +115,9 @@ class Rule(Strict):
     min_signals: int = Field(default=2, ge=1, le=10)
     # How many distinct stages must show signals before the rule may give any risk.
     min_stages: int = Field(default=1, ge=1, le=10)
+    # The languages of the messages the rule reads: an English lure rule never fires on a
+    # Chinese message, nor a Chinese rule on an English one. Mixed messages are read by both.
+    languages: list[Literal["zh", "en"]] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
     stages: list[Stage] = Field(min_length=1)
     negatives: list[Signal] = Field(default_factory=list)
     advice: TextList

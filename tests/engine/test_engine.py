@@ -172,3 +172,19 @@ def test_a_low_risk_verdict_claims_no_step(rule_dir: RuleDir) -> None:
     assert v.risk == "low"
     assert v.furthest_stage is not None  # the record keeps what matched
     assert v.progress is None  # but the reply says no "step N of M"
+
+
+def test_a_rule_reads_only_messages_in_its_languages(rule_dir: RuleDir) -> None:
+    both = mini_rule("both").replace(
+        "phrases: [三倍理赔, 双倍赔偿]", "phrases: [三倍理赔, double refund]"
+    )
+    zh_only = both.replace("id: both", "id: zh-only").replace(
+        "severity: high", "severity: high\nlanguages: [zh]"
+    )
+    engine = Engine.from_dir(rule_dir(zh_only=zh_only))
+    assert engine.check("您的包裹丢失了，三倍理赔").risk != "none"
+    # The same flow in English words is not this rule's business.
+    assert engine.check("Your 包裹丢失 case: double refund, add me on WhatsApp").risk != "none"
+    assert engine.check("Your parcel is lost: double refund, add me on WhatsApp now").risk == "none"
+    v = engine.score_rule("Your parcel is lost: double refund, add me on WhatsApp now", "zh-only")
+    assert v is not None and v.risk == "none"
