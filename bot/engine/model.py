@@ -15,7 +15,8 @@ from bot.engine.extract import ENTITY_KINDS
 
 Risk = Literal["high", "medium", "low", "none"]
 RISK_ORDER: dict[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3}
-LANGS = ("zh", "en")
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
 
 
@@ -117,7 +118,7 @@ class Rule(Strict):
     min_stages: int = Field(default=1, ge=1, le=10)
     # The languages of the messages the rule reads: an English lure rule never fires on a
     # Chinese message, nor a Chinese rule on an English one. Mixed messages are read by both.
-    languages: list[Literal["zh", "en"]] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
+    languages: list[Lang] = Field(default_factory=lambda: list(LANGS), min_length=1)
     stages: list[Stage] = Field(min_length=1)
     negatives: list[Signal] = Field(default_factory=list)
     advice: TextList
