@@ -130,7 +130,9 @@ def test_two_workers_started_together_with_the_image_command_answer_and_are_heal
                             stderr=log,
                         )
                     )
-            await asyncio.gather(*(_ready(port) for port in ports))
+            await asyncio.gather(
+                *(_ready(port, proc) for port, proc in zip(ports, procs, strict=True))
+            )
             for port in ports:
                 check = health.replace(":8080/", f":{port}/")
                 done = subprocess.run(["sh", "-c", check], env=env, capture_output=True)

@@ -68,6 +68,7 @@ class WebhookDelivery:
     update_id: int
     status: int | None  # None when the connection failed
     ok: bool
+    chat_id: int | None = None  # the chat the update belongs to, if any
 
 
 @dataclass
@@ -110,6 +111,8 @@ class BotApiEmulator(BotApi):
         self.webhook_deliveries: list[WebhookDelivery] = []
         # When set, webhook updates go to these URLs in turn instead of the one set by the bot.
         self.webhook_targets: list[str] | None = None
+        # Updates being POSTed right now: update_id -> the URL they went to.
+        self.webhook_in_flight: dict[int, str] = {}
         self._faults: list[_Fault] = []
         self._webhook_url: str | None = None
         self._webhook_secret: str | None = None
@@ -393,13 +396,15 @@ class BotApiEmulator(BotApi):
                 if self._webhook_secret:
                     headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook_secret
                 status: int | None = None
+                self.webhook_in_flight[uid] = url
                 try:
                     status, reason = await poster.post(url, json.dumps(update).encode(), headers)
                     error = f"Wrong response from the webhook: {status} {reason}"
                 except (httpx.HTTPError, OSError, ValueError, TimeoutError, EOFError) as e:
                     error = f"Connection failed: {type(e).__name__}"
                 ok = status is not None and 200 <= status < 300
-                self.webhook_deliveries.append(WebhookDelivery(url, uid, status, ok))
+                self.webhook_in_flight.pop(uid, None)
+                self.webhook_deliveries.append(WebhookDelivery(url, uid, status, ok, chat))
                 in_flight.discard(uid)
                 if chat is not None:
                     busy_chats.discard(chat)

@@ -348,7 +348,7 @@ class World:
         ]
 
     async def wait_for_messages(
-        self, chat_id: int | JSON, count: int = 1, timeout: float = 10.0
+        self, chat_id: int | JSON, count: int = 1, timeout: float = 60.0
     ) -> list[JSON]:
         """The chat's bot messages once there are at least `count`; TimeoutError otherwise."""
         deadline = asyncio.get_running_loop().time() + timeout

@@ -139,7 +139,15 @@ def parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
         raise RuleProblemError(
             RuleProblem(where, None, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
         )
-    loader = _NoAliasLoader(text)
+    try:
+        # The reader refuses control characters as soon as it is built: inside the try.
+        loader = _NoAliasLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        what = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else "byte"
+        raise RuleProblemError(
+            RuleProblem(where, line, f"YAML: {what} is not allowed in a rule file")
+        ) from exc
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

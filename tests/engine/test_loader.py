@@ -20,6 +20,14 @@ def test_malformed_yaml_names_file_and_line(rule_dir: RuleDir) -> None:
     assert any("bad.yaml:" in p and "YAML" in p for p in found), found
 
 
+def test_a_control_character_names_file_and_line(rule_dir: RuleDir) -> None:
+    # A backspace pasted into a regex ("\b" written in the wrong quotes): refused, not a crash.
+    bad = mini_rule("ctl").replace("丢失']", "丢失\x08']")
+    found = problems(rule_dir(ctl=bad))
+    line = next(i for i, ln in enumerate(bad.splitlines(), 1) if "\x08" in ln)
+    assert any(f"ctl.yaml:{line}:" in p and "U+0008" in p for p in found), found
+
+
 def test_unknown_key_names_its_line(rule_dir: RuleDir) -> None:
     text = mini_rule("extra").replace("severity: high\n", "severity: high\ncolour: red\n")
     found = problems(rule_dir(extra=text))

@@ -72,7 +72,7 @@ def test_messages_with_markup_and_uploads_arrive_as_sent() -> None:
                 )
                 sent = await bot.send_photo(chat["id"], photo=png, caption="图表")
                 assert sent.photo and sent.caption == "图表"
-            text, photo = await emu.wait_for_messages(chat["id"], count=2, timeout=5)
+            text, photo = await emu.wait_for_messages(chat["id"], count=2, timeout=60)
             assert text["text"] == "注意 & 检查"
             assert text["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "x"
             assert photo["caption"] == "图表"

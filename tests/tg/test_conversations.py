@@ -19,16 +19,16 @@ def test_start_help_privacy_and_language_choice(tmp_path: Path) -> None:
             user = r.emu.make_user(language_code="en")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, "/start")
-            [start] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            [start] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             assert "Forward" in start["text"] and "don't keep your messages" in start["text"]
             assert buttons(start) == ["简体中文", "繁體中文", "English"]
             r.emu.press_button(chat, user, start, "lang:zh-hant")
-            await r.emu.wait_for_messages(chat["id"], count=2, timeout=10)
+            await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
             r.emu.send_text(chat, user, "/privacy")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=10)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=60)
             assert "我不保存" in msgs[2]["text"] and "訊息原文" in msgs[2]["text"]
             r.emu.send_text(chat, user, "/help")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=10)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=60)
             assert "轉傳" in msgs[3]["text"]
             commands = [q for q in r.emu.requests if q.method.lower() == "setmycommands"]
             assert len(commands) >= 3
@@ -42,15 +42,15 @@ def test_mydata_and_forget(tmp_path: Path) -> None:
             user = r.emu.make_user(language_code="zh-hans")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, FAKE_CS_ZH)
-            await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             r.emu.send_text(chat, user, "/mydata")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=10)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
             assert "检查记录 1 条" in msgs[1]["text"]
             r.emu.send_text(chat, user, "/forget")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=10)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=60)
             assert "已删除" in msgs[2]["text"]
             r.emu.send_text(chat, user, "/mydata")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=10)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=60)
             assert "检查记录 0 条" in msgs[3]["text"]
 
     run(go())
@@ -62,7 +62,7 @@ def test_feedback_and_report_with_consent_store_only_redacted_text(tmp_path: Pat
             user = r.emu.make_user(language_code="zh-hans")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, FAKE_CS_ZH + "联系电话13812345678")
-            [verdict] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            [verdict] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             data = {
                 b["text"]: b["callback_data"]
                 for row in verdict["reply_markup"]["inline_keyboard"]
@@ -122,7 +122,7 @@ def test_bad_input_gets_a_specific_answer(tmp_path: Path) -> None:
             expected.append("couldn't open that image")
             r.emu.send_text(chat, user, "\u200b \u200b")
             expected.append("empty")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=len(expected), timeout=20)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=len(expected), timeout=60)
             texts = sorted(m["text"] for m in msgs)
             for piece in expected:
                 assert any(piece in t for t in texts), (piece, texts)
@@ -141,7 +141,7 @@ def test_flooding_is_slowed_with_one_polite_notice(tmp_path: Path) -> None:
             chat = r.emu.private_chat(user)
             for i in range(8):
                 r.emu.send_text(chat, user, f"hello there number {i}")
-            await r.emu.wait_for_messages(chat["id"], count=4, timeout=10)
+            await r.emu.wait_for_messages(chat["id"], count=4, timeout=60)
             await asyncio.sleep(1.0)
             texts = [m["text"] for m in r.emu.sent_messages(chat["id"])]
             assert len(texts) == 4
@@ -157,13 +157,13 @@ def test_group_admins_can_switch_the_bot_off(tmp_path: Path) -> None:
             other = r.emu.make_user(language_code="zh-hans")
             group = r.emu.group_chat(title="g")
             r.emu.add_bot_to_group(group, by=admin)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
             r.emu.set_admins(group, [admin])
             r.emu.send_text(group, other, "/sentinel off")
-            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=10)
+            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
             assert "只有群管理员" in msgs[1]["text"]
             r.emu.send_text(group, admin, "/sentinel off")
-            msgs = await r.emu.wait_for_messages(group["id"], count=3, timeout=10)
+            msgs = await r.emu.wait_for_messages(group["id"], count=3, timeout=60)
             assert "off" in msgs[2]["text"]
             r.emu.send_text(group, other, FAKE_CS_ZH)
             await asyncio.sleep(1.0)
@@ -187,7 +187,7 @@ def test_hidden_links_are_checked(tmp_path: Path) -> None:
                 }
             ]
             r.emu.send_text(chat, user, text, entities=entities)
-            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             # "Details here" alone matches nothing; the hidden look-alike link does.
             assert "Phishing link dressed up as a well-known brand" in reply["text"], reply["text"]
 
@@ -201,7 +201,7 @@ def test_an_image_over_the_size_limit_is_refused_before_download(tmp_path: Path)
             chat = r.emu.private_chat(user)
             big = b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024)
             r.emu.send_document(chat, user, big, file_name="huge.png", mime_type="image/png")
-            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             assert "太大" in reply["text"] and "1 MB" in reply["text"]
             assert not [q for q in r.emu.requests if q.method.lower() == "getfile"]
 
@@ -219,7 +219,7 @@ def test_a_failure_inside_still_gets_an_answer(tmp_path: Path) -> None:
             user = r.emu.make_user(language_code="en")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, "Is this message a scam?")
-            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             assert "something went wrong" in reply["text"]
             assert "don't pay anything" in reply["text"]
 
@@ -263,7 +263,7 @@ def test_digest_command_sends_the_chart_with_the_digest_as_caption(tmp_path: Pat
             user = r.emu.make_user(language_code="en")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, FAKE_CS_ZH)
-            await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             r.emu.send_text(chat, user, "/digest")
             msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=30)
             await asyncio.sleep(0.5)
@@ -288,7 +288,7 @@ def test_a_database_outage_never_costs_a_warning(tmp_path: Path) -> None:
             user = r.emu.make_user(language_code="zh-hans")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, FAKE_CS_ZH)
-            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             assert "高风险" in reply["text"]
             # The database returns: the hit that waited is written, once.
             r.deps.sessions = good_sessions
@@ -312,17 +312,17 @@ def test_subscribe_and_unsubscribe(tmp_path: Path) -> None:
             user = r.emu.make_user(language_code="en")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, "/subscribe")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             assert "Subscribed to the weekly scam report: every Monday at 09:00" in msgs[0]["text"]
             r.emu.send_text(chat, user, "/unsubscribe")
-            msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=10)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
             assert "Unsubscribed" in msgs[1]["text"]
             member = r.emu.make_user(language_code="zh-hans")
             group = r.emu.group_chat(title="g")
             r.emu.add_bot_to_group(group, by=member)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
             r.emu.send_text(group, member, "/subscribe")
-            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=10)
+            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
             assert "只有群管理员" in msgs[1]["text"]
 
     run(go())
@@ -336,7 +336,7 @@ def test_the_scheduled_broadcast_delivers_once_through_telegram(tmp_path: Path) 
             user = r.emu.make_user(language_code="zh-hans")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, "/subscribe")
-            await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             # Subscribed before last Monday's send time, so last week's digest is due now.
             async with r.deps.sessions() as s, s.begin():
                 await s.execute(

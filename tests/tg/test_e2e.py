@@ -56,7 +56,7 @@ def test_forwarded_scam_in_three_languages(tmp_path: Path) -> None:
                 user = r.emu.make_user(first_name="A", language_code=code)
                 chat = r.emu.private_chat(user)
                 r.emu.send_text(chat, user, text, forwarded=True)
-                [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+                [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
                 for piece in expect:
                     assert piece in reply["text"], (code, reply["text"])
                 assert reply["reply_to_message"]["message_id"]
@@ -71,7 +71,7 @@ def test_benign_courier_notice_is_not_called_safe(tmp_path: Path) -> None:
             user = r.emu.make_user(language_code="zh-hans")
             chat = r.emu.private_chat(user)
             r.emu.send_text(chat, user, COURIER_NOTICE)
-            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             assert "未匹配到已知的诈骗模式" in reply["text"]
             assert "安全" not in reply["text"]
             en = r.emu.make_user(language_code="en")
@@ -81,7 +81,7 @@ def test_benign_courier_notice_is_not_called_safe(tmp_path: Path) -> None:
                 en,
                 "Your parcel has been delivered to your safe place. Thanks for shopping with us.",
             )
-            [en_reply] = await r.emu.wait_for_messages(en_chat["id"], count=1, timeout=10)
+            [en_reply] = await r.emu.wait_for_messages(en_chat["id"], count=1, timeout=60)
             assert "No known scam pattern matched" in en_reply["text"]
             assert "is safe" not in en_reply["text"]
 
@@ -126,7 +126,7 @@ def test_three_forwarded_messages_get_one_reply_with_the_furthest_stage(tmp_path
                 "请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
             ):
                 r.emu.send_text(chat, user, text, forwarded=True)
-            replies = await r.emu.wait_for_messages(chat["id"], count=1, timeout=10)
+            replies = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             await asyncio.sleep(1.5)  # nothing more may arrive
             replies = r.emu.sent_messages(chat["id"])
             assert len(replies) == 1
@@ -141,7 +141,7 @@ def test_groups_warn_once_on_scams_and_stay_quiet_otherwise(tmp_path: Path) -> N
             admin = r.emu.make_user(language_code="zh-hans")
             group = r.emu.group_chat(title="邻居群")
             r.emu.add_bot_to_group(group, by=admin)
-            [hello] = await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            [hello] = await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
             members = [r.emu.make_user(language_code="zh-hans") for _ in range(5)]
             chatter = [
                 "今晚小区停水吗？",
@@ -181,7 +181,7 @@ def test_429_and_5xx_still_deliver_exactly_once(tmp_path: Path) -> None:
             r.emu.inject_fault(status=429, retry_after=1, methods={"sendMessage"}, count=1)
             r.emu.inject_fault(status=500, methods={"sendMessage"}, count=2)
             r.emu.send_text(chat, user, FAKE_CS_EN)
-            await r.emu.wait_for_messages(chat["id"], count=1, timeout=20)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             await asyncio.sleep(1.0)
             assert len(r.emu.sent_messages(chat["id"])) == 1
 
@@ -194,12 +194,12 @@ def test_a_group_post_edited_into_a_scam_is_caught(tmp_path: Path) -> None:
             admin = r.emu.make_user(language_code="zh-hans")
             group = r.emu.group_chat(title="g")
             r.emu.add_bot_to_group(group, by=admin)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=10)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
             poster = r.emu.make_user(language_code="zh-hans")
             post = r.emu.send_text(group, poster, "大家好，新人报到")
             await asyncio.sleep(0.5)
             r.emu.edit_text(group, poster, post, FAKE_CS_ZH)
-            warnings = await r.emu.wait_for_messages(group["id"], count=2, timeout=10)
+            warnings = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
             assert warnings[1]["reply_to_message"]["message_id"] == post["message_id"]
             r.emu.edit_text(group, poster, post, FAKE_CS_ZH + "。")
             await asyncio.sleep(1.0)

@@ -297,7 +297,7 @@ def test_moderators_hear_weekly_about_rules_past_their_review_date(tmp_path: Pat
             assert r.app.job_queue is not None
             before = mod.seen()
             r.app.job_queue.run_once(review_reminder, 0)
-            await r.emu.wait_for_messages(mod.chat["id"], count=before + 1, timeout=10)
+            await r.emu.wait_for_messages(mod.chat["id"], count=before + 1, timeout=60)
             assert "past their review date" in r.emu.sent_messages(mod.chat["id"])[-1]["text"]
             assert RULE in r.emu.sent_messages(mod.chat["id"])[-1]["text"]
             r.app.job_queue.run_once(review_reminder, 0)  # the same week: not again

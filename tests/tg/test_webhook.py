@@ -67,7 +67,7 @@ def test_updates_are_answered_once_and_the_worker_reports_its_health(tmp_path: P
                 user = emu.make_user(language_code="zh-hans")
                 chat = emu.private_chat(user)
                 emu.send_text(chat, user, FAKE_CS_ZH)
-                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=20)
+                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
                 assert "高风险" in warning["text"]
 
                 # Telegram redelivers: the same update again gets 200 and no second answer.
@@ -135,7 +135,7 @@ def test_a_worker_without_its_database_still_warns_and_says_it_is_not_ready(
                 user = emu.make_user(language_code="zh-hans")
                 chat = emu.private_chat(user)
                 emu.send_text(chat, user, FAKE_CS_ZH)
-                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=20)
+                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
                 assert "高风险" in warning["text"]
 
                 ready = await http.get(f"{url}/readyz")
