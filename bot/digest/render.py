@@ -45,6 +45,8 @@ FAMILY_NAMES: dict[str, dict[str, str]] = {
     "tech_support_callback": {"zh": "假扣费、假技术支持", "en": "Fake charges, tech support"},
     "advance_fee": {"zh": "遗产、包裹预付费", "en": "Inheritance and advance fees"},
     "sextortion": {"zh": "裸聊、隐私敲诈", "en": "Sextortion"},
+    "spam_ads": {"zh": "垃圾广告链接", "en": "Spam ads with links"},
+    "money_owed": {"zh": "假赔偿、补助、转账待领", "en": "Fake settlements, benefits, payments to claim"},
     OTHER: {"zh": "其他", "en": "Other"},
 }
 
