@@ -203,9 +203,25 @@ _IRREGULAR: set[str] = set()  # characters that fold to zero or several characte
 _TABLE_LIMIT = 300_000
 
 
+# By Unicode category, not by a list: controls, format characters, surrogates, private-use and
+# unassigned code points and combining marks carry nothing a reader sees between letters.
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me"})
+_KEPT_CONTROLS = frozenset("\t\n\r")
+# Symbols that print as nothing: the blank Braille pattern (and the rest of the Braille block,
+# never part of a Chinese or English message), the object replacement character.
+_BLANK_SYMBOLS = frozenset([chr(c) for c in range(0x2800, 0x2900)] + ["\ufffc"])
+
+
 def _fold_for_table(ch: str) -> str:
-    if ch in _INVISIBLE or (unicodedata.category(ch) in ("Cf", "Mn") and not is_cjk(ch)):
+    cat = unicodedata.category(ch)
+    if ch in _INVISIBLE or ch in _BLANK_SYMBOLS:
         return ""
+    if cat in _DROPPED_CATEGORIES and ch not in _KEPT_CONTROLS and not is_cjk(ch):
+        return ""
+    if cat in ("Zl", "Zp"):
+        return "\n"  # line and paragraph separators end a line like a newline
+    if cat == "Zs":
+        return " "  # every kind of space (U+1680 ogham, U+3000 ideographic) is a space
     return "".join(c for c in _fold_char(ch) if c not in _INVISIBLE)
 
 
@@ -261,7 +277,14 @@ def _drop_separators(text: str) -> tuple[list[int], dict[int, str]] | None:
     pos = 0
     n = len(text)
     changed = False
-    for m in _SEP_RUN_RE.finditer(text):
+    runs = list(_SEP_RUN_RE.finditer(text))
+    # A boundary between runs that hold a single character each ("快\n递\n理\n赔") spaces a
+    # word out rather than ending sentences: such runs are plain separators.
+    spaced: set[int] = set()
+    for i in range(1, len(runs)):
+        if runs[i].start() - runs[i - 1].end() == 1 and is_cjk(text[runs[i].start() - 1]):
+            spaced.update((i - 1, i))
+    for i, m in enumerate(runs):
         a, b = m.span()
         run = m.group(0)
         left = text[a - 1] if a > 0 else ""
@@ -270,7 +293,7 @@ def _drop_separators(text: str) -> tuple[list[int], dict[int, str]] | None:
             continue  # a starred-out link name ("登录***.cc") is kept for the link finder
         if (left and is_cjk(left)) or (right and is_cjk(right)):
             keep.extend(range(pos, a))
-            if not _BOUNDARY_CHARS.isdisjoint(run):
+            if i not in spaced and not _BOUNDARY_CHARS.isdisjoint(run):
                 subst[len(keep)] = BOUNDARY
                 keep.append(a)
             # "+855…", "@handle" and "$500" keep the sign that belongs to what follows.

@@ -62,3 +62,21 @@ def test_offset_map_always_points_into_the_original(raw: str) -> None:
         assert 0 <= n.starts[i] < n.ends[i] <= len(raw)
     # Spans never go backwards: quoting a prefix of the normalized text quotes a prefix.
     assert list(n.starts) == sorted(n.starts)
+
+
+@pytest.mark.parametrize(
+    "filler",
+    ["\u2800", "\u2028", "\u2029", "\u1680", "\ufffc", "\u20e3", "\x01", "\x7f", "\x85", "\ud800"],
+    ids=lambda c: f"U+{ord(c):04X}",
+)
+def test_invisible_and_control_characters_between_letters_are_dropped(filler: str) -> None:
+    word = "加客服微信"
+    n = normalize(filler.join(word))
+    assert n.text == word
+    # Every character still maps back into the original.
+    assert all(0 <= a < b <= len(filler.join(word)) for a, b in zip(n.starts, n.ends, strict=True))
+
+
+def test_one_character_per_line_is_a_spaced_out_word_not_sentences() -> None:
+    assert normalize("加\n客\n服\n微\n信").text == "加客服微信"
+    assert normalize("您好。\n请加客服微信。").text == "您好，请加客服微信，"
