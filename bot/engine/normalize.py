@@ -39,6 +39,8 @@ _INVISIBLE = frozenset(
 _SEPARATORS = frozenset(
     " \t\r\n\u3000-_.*·•|/\\~`'\"+=^,:;!?#&%$@()[]{}<>"
     "、，。：；！？＂＇｀（）【】《》〈〉「」『』〔〕…—–～·◆◇★☆♥♡❤♦●○■□▲△▼▽→←↑↓※“”‘’"
+    # Vertical strokes that look like a bar between characters ("淘丨宝丨网").
+    "丨｜│┃"
 )
 # Emoji and pictographs inserted between characters count as separators too.
 _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0x1F900, 0x1F9FF))
@@ -337,6 +339,21 @@ def _unmask_edits(text: str) -> list[tuple[int, int, str]]:
     return sorted(edits)
 
 
+# "一" put between every character of a phrase ("奔一跑一兄一弟") is a filler, not the word one.
+_FILLER_ONE_RE = re.compile("(?:[\u4e00-\u9fff]一){3,}[\u4e00-\u9fff]")
+
+
+def _filler_edits(text: str) -> list[tuple[int, int, str]]:
+    if "一" not in text:
+        return []
+    edits = []
+    for m in _FILLER_ONE_RE.finditer(text):
+        chars = m.group(0)[0::2]
+        if "一" not in chars:
+            edits.append((m.start(), m.end(), chars))
+    return edits
+
+
 def _capital_i(original: str, text: str, starts: list[int]) -> list[int]:
     """Positions of "i" that were a capital I in a word that is otherwise written in lower
     case ("biIls", "I0cked"): a capital I there may stand for an l."""
@@ -387,6 +404,7 @@ def normalize(original: str, lexicon: Lexicon | None = None) -> Normalized:
 
     text, starts, ends = _apply(text, starts, ends, _spaced_edits(text))
     text, starts, ends = _apply(text, starts, ends, _unmask_edits(text))
+    text, starts, ends = _apply(text, starts, ends, _filler_edits(text))
     if lexicon is not None:
         caps = _capital_i(original, text, starts)
         text, starts, ends = _apply(text, starts, ends, lexicon.respell_latin(text, caps))

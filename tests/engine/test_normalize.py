@@ -80,3 +80,13 @@ def test_invisible_and_control_characters_between_letters_are_dropped(filler: st
 def test_one_character_per_line_is_a_spaced_out_word_not_sentences() -> None:
     assert normalize("加\n客\n服\n微\n信").text == "加客服微信"
     assert normalize("您好。\n请加客服微信。").text == "您好，请加客服微信，"
+
+
+def test_bars_and_the_character_one_as_fillers_are_dropped() -> None:
+    assert normalize("淘丨宝丨网").text == "淘宝网"
+    assert normalize("加｜微｜信").text == "加微信"
+    assert normalize("奔一跑一兄一弟").text == "奔跑兄弟"
+    # "一" as a word stays.
+    assert (
+        normalize("一一对应，看一看，我一个人一天一次").text == "一一对应，看一看，我一个人一天一次"
+    )
