@@ -112,6 +112,9 @@ _URL_RE = re.compile(
     r"(?:(?:https?|hxxps?)://|www\.)[^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+"
     r"|(?<![a-z0-9@._-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+" + _TLD + r"(?![a-z0-9-])"
     r"(?:[/?#][^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]*)?"
+    # A link written from "//" with a stray sign before its host ("//_9qr.de/x").
+    r"|(?<=//)[_@](?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,18}"
+    r"(?:/[^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]*)?"
     # Any top-level domain when a path follows ("intentweav.shopping/nrfib6").
     r"|(?<![a-z0-9@._-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,18}"
     r"/[^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]{3,}"
@@ -129,7 +132,10 @@ _TELEGRAM_RE = re.compile(
     r"(?:t\.me|telegram\.me)/[a-z0-9_+]{3,}|(?<![a-z0-9._%+-])@[a-z][a-z0-9_]{4,31}(?![a-z0-9_.]*\.[a-z])"
     r"|telegram号?[:：\s]{0,3}@?[a-z][a-z0-9_]{4,31}"
 )
-_WHATSAPP_RE = re.compile(r"wa\.me/\+?\d{6,15}|whatsapp[:：\s]{0,3}\+?\d[\d -]{6,16}\d")
+_WHATSAPP_RE = re.compile(
+    r"wa\.me/\+?\d{6,15}|whatsapp://\S+|chat\.whatsapp\.com/\S+"
+    r"|whatsapp[:：\s]{0,3}\+?\d[\d -]{6,16}\d"
+)
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _MONEY_RE = re.compile(
     r"(?:[¥$£€]|rmb|人民币|usd|usdt|hk\$|nt\$|s\$)\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:万|千|百|k|w|m))?"
@@ -220,18 +226,20 @@ def registered_domain(host: str) -> str:
 def host_of(url: str) -> str:
     u = re.sub(r"^(?:https?|hxxps?)://", "", url.strip().lower())
     host = re.split(r"[/?#]", u, maxsplit=1)[0]
-    host = host.rsplit("@", 1)[-1].split(":", 1)[0]  # drop user:password@ and :port
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].lstrip("_")  # user:password@, :port
     return host.strip(".").removeprefix("www.") if host.startswith("www.") else host.strip(".")
 
 
 def _url_entities(value: str, start: int, end: int, brands: BrandIndex) -> list[Entity]:
     value = value.rstrip(".,;:!?)]}'\"")
     host = host_of(value)
-    if not host or "." not in host:
+    # A host written as one decimal number is an IPv4 address ("http://3260518168/").
+    decimal_ip = host.isdigit() and 7 <= len(host) <= 10 and int(host) < 2**32
+    if not host or ("." not in host and not decimal_ip):
         return []
     end = start + len(value) if start >= 0 else -1
     kinds = ["url"]
-    if _IP_RE.match(host):
+    if _IP_RE.match(host) or decimal_ip:
         kinds.append("ip_url")
     if registered_domain(host) in SHORTENERS or host in SHORTENERS:
         kinds.append("shortener")
@@ -263,13 +271,19 @@ def _phones(text: str, has_cjk: bool) -> list[Entity]:
     if not _DIGITS_RUN_RE.search(text):
         return []
     out: list[Entity] = []
-    region = "CN" if has_cjk else "GB"
+    # English messages come from the UK and from North America alike: a number is read as
+    # British first, then as North American ("855-510-1666" has no country code).
+    regions = ("CN",) if has_cjk else ("GB", "US")
     home_code = 86 if has_cjk else 44
     try:
-        matcher = phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID
-        )
-        for m in matcher:
+        found: list[phonenumbers.PhoneNumberMatch] = []
+        for region in regions:
+            for m in phonenumbers.PhoneNumberMatcher(
+                text, region, leniency=phonenumbers.Leniency.VALID
+            ):
+                if not any(f.start < m.end and m.start < f.end for f in found):
+                    found.append(m)
+        for m in sorted(found, key=lambda m: m.start):
             num = m.number
             e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
             out.append(Entity("phone", e164, m.start, m.end))

@@ -354,24 +354,36 @@ def _filler_edits(text: str) -> list[tuple[int, int, str]]:
     return edits
 
 
-def _capital_i(original: str, text: str, starts: list[int]) -> list[int]:
-    """Positions of "i" that were a capital I in a word that is otherwise written in lower
-    case ("biIls", "I0cked"): a capital I there may stand for an l."""
-    if "I" not in original:
-        return []
-    out = []
+def _case_alternates(original: str, text: str, starts: list[int]) -> dict[int, tuple[str, ...]]:
+    """Letters written in the wrong case for another letter: a capital I in a word otherwise in
+    lower case ("biIls", "I0cked") may be an l; a small l in a word otherwise in capitals
+    ("BANKOFAMERlCA", "BENEFlTS") may be an I."""
+    if "I" not in original and "l" not in original:
+        return {}
+    out: dict[int, tuple[str, ...]] = {}
     for i, ch in enumerate(text):
-        if ch != "i" or original[starts[i]] != "I":
+        if ch not in "il":
             continue
         o = starts[i]
+        if original[o] not in "Il" or original[o].lower() != ch:
+            continue
         a = o
         while a > 0 and not original[a - 1].isspace():
             a -= 1
         b = o + 1
         while b < len(original) and not original[b].isspace():
             b += 1
-        if b - a > 1 and any(c.islower() for c in original[a:b]):
-            out.append(i)
+        word = original[a:b]
+        if len(word) < 2:
+            continue
+        if original[o] == "I" and any(c.islower() for c in word):
+            out[i] = ("i", "l")
+        elif (
+            original[o] == "l"
+            and sum(c.isupper() for c in word) >= 3
+            and not any(c.islower() for c in word if c != "l")
+        ):
+            out[i] = ("l", "i")
     return out
 
 
@@ -406,7 +418,8 @@ def normalize(original: str, lexicon: Lexicon | None = None) -> Normalized:
     text, starts, ends = _apply(text, starts, ends, _unmask_edits(text))
     text, starts, ends = _apply(text, starts, ends, _filler_edits(text))
     if lexicon is not None:
-        caps = _capital_i(original, text, starts)
+        text, starts, ends = _apply(text, starts, ends, lexicon.split_latin(text))
+        caps = _case_alternates(original, text, starts)
         text, starts, ends = _apply(text, starts, ends, lexicon.respell_latin(text, caps))
         if lexicon.odd_chars(text):
             text = lexicon.respell_cjk(text, [original[a] for a in starts])

@@ -166,6 +166,11 @@ _LOOKALIKE_LETTERS: dict[str, tuple[str, ...]] = {
 # A token, or a word split by a hyphen at a line end ("in- formation").
 _TOKEN = re.compile(r"[a-z0-9@$!|*'_/-]*[a-z0-9@$!|*'_/]- [a-z]+|[a-z0-9@$!|*'_/-]+")
 MAX_AMBIGUOUS = 5
+_CONTRACTION = re.compile(r"[a-z]+'(?:t|s|d|m|re|ll|ve)")
+# "invo.ice", "w.e.l.l.s": letters with dots inside (never followed by a path, as links are).
+_DOTTED = re.compile(r"(?<![a-z0-9./@])[a-z]+(?:\.[a-z]+){1,8}(?![a-z0-9@])")
+# "renew_your_bill", "your'subscription", "renew-your-bill": words glued by _ ' or hyphens.
+_GLUED = re.compile(r"(?<![a-z0-9./@_'-])[a-z]{2,}(?:[_'-]+[a-z]{3,}){1,8}(?![a-z0-9/@])")
 
 
 @dataclass(frozen=True)
@@ -302,13 +307,40 @@ class Lexicon:
 
     # -- English ----------------------------------------------------------------------------
 
-    def respell_latin(self, text: str, capital_i: Iterable[int] = ()) -> list[tuple[int, int, str]]:
-        """Edits (start, end, word) for English tokens that spell a rule word with look-alike
-        symbols, a split or a capital I standing for l. ``capital_i`` holds the positions of
-        "i" letters that were a capital I inside a lower-case word in the original."""
+    def split_latin(self, text: str) -> list[tuple[int, int, str]]:
+        """Edits that undo words glued or broken to dodge filters: "renew_your_bill" and
+        "your'subscription'" become words again, "invo.ice" and "w.e.l.l.s" become "invoice"
+        and "wells" when that is a rule word."""
         if not self.words:
             return []
-        caps = set(capital_i)
+        edits: list[tuple[int, int, str]] = []
+        if "." in text:
+            for m in _DOTTED.finditer(text):
+                a, b = m.span()
+                joined = m.group(0).replace(".", "")
+                if joined in self.words and text[b : b + 1] != "/":
+                    edits.append((a, b, joined))
+        if "_" in text or "'" in text or "-" in text:
+            for m in _GLUED.finditer(text):
+                a, b = m.span()
+                parts = [p for p in re.split(r"[_'-]", m.group(0)) if p]
+                if m.group(0).count("-") == 1 and "_" not in m.group(0) and "'" not in m.group(0):
+                    continue  # one hyphen joins a compound ("follow-up", "t-mobile")
+                glued = len(parts) >= 2 and any(p in self.words for p in parts)
+                if glued and not any(a < e and s < b for s, e, _ in edits):
+                    edits.append((a, b, " ".join(parts)))
+        return sorted(edits)
+
+    def respell_latin(
+        self, text: str, alternates: dict[int, tuple[str, ...]] | None = None
+    ) -> list[tuple[int, int, str]]:
+        """Edits (start, end, word) for English tokens that spell a rule word with look-alike
+        symbols, a split or a letter written in the wrong case for another (a capital I in a
+        lower-case word standing for l, a small l in a capital word standing for I):
+        ``alternates`` maps such positions to the letters they may be."""
+        if not self.words:
+            return []
+        caps = alternates or {}
         edits: list[tuple[int, int, str]] = []
         for m in _TOKEN.finditer(text):
             a, b = m.span()
@@ -321,12 +353,14 @@ class Lexicon:
                 text[a - 1 : a] in (".", "@") and text[a - 2 : a - 1].isalnum()
             ):
                 continue  # part of a domain or an address
+            if _CONTRACTION.fullmatch(tok):
+                continue  # "don't", "it's": the apostrophe is English, not a disguise
             word = self._spelled(tok, a, caps)
             if word is not None:
                 edits.append((a, b, word))
         return edits
 
-    def _spelled(self, tok: str, offset: int, caps: set[int]) -> str | None:
+    def _spelled(self, tok: str, offset: int, caps: dict[int, tuple[str, ...]]) -> str | None:
         options: list[tuple[str, ...]] = []
         ambiguous = 0
         letters = 0
@@ -335,8 +369,8 @@ class Lexicon:
                 options.append(("",))
             elif ch.isalpha() and ch.isascii():
                 letters += 1
-                if ch == "i" and offset + k in caps:
-                    options.append(("i", "l"))
+                if offset + k in caps:
+                    options.append(caps[offset + k])
                     ambiguous += 1
                 else:
                     options.append((ch,))

@@ -110,3 +110,25 @@ def test_links_with_any_ending_or_masked_dots_are_found(
 
 def test_a_sentence_without_a_space_after_the_full_stop_is_not_a_link(engine: Engine) -> None:
     assert "url" not in kinds(engine, "I am fine.Thanks/ok")
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("open http://3260518168/claim now", "3260518168"),
+        ("fix your bills now! //_9qr.de/bvb2Bm", "9qr.de"),
+        ("see //@risu.io/x today", "risu.io"),
+    ],
+)
+def test_links_in_odd_shapes_are_found(engine: Engine, text: str, host: str) -> None:
+    found = kinds(engine, text)
+    assert host in found.get("url", []), found
+
+
+def test_north_american_numbers_in_english_text_are_phone_numbers(engine: Engine) -> None:
+    assert kinds(engine, "If this was not you call 855-510-1666 now").get("phone")
+    assert kinds(engine, "Call our UK line 020 7946 0018").get("phone")
+
+
+def test_a_whatsapp_chat_link_is_a_whatsapp_contact(engine: Engine) -> None:
+    assert kinds(engine, "join whatsapp://chat/?code=AbC12345").get("whatsapp")

@@ -24,6 +24,13 @@ LEXICON = Lexicon.build(
         "(bills?|delivered)",
         "amazon",
         "information",
+        "invoice",
+        "wells",
+        "renew",
+        "subscription",
+        "bankofamerica",
+        "benefits",
+        "don't",
     ]
 )
 
@@ -113,3 +120,19 @@ def test_a_rule_meets_its_words_through_an_evasion(rule_dir: RuleDir) -> None:
     assert v.risk != "none"
     # Evidence quotes the original characters, not the folded ones.
     assert {e.text for e in v.evidence} == {"沋蕙活动", "琉氺佰芬"}
+
+
+def test_english_words_glued_or_dotted_apart_become_words() -> None:
+    assert folded("Renew_your_bill, YOUR'SUBSCRIPTION' ended") == (
+        "renew your bill, your subscription ended"
+    )
+    assert folded("your invo.ice from W.e.l.l.s") == "your invoice from wells"
+    # A link, an abbreviation, a contraction or a compound stays as written.
+    assert folded("see wells.com/x, e.g. this, don't, follow-up") == (
+        "see wells.com/x, e.g. this, don't, follow-up"
+    )
+
+
+def test_a_small_l_in_a_capital_word_may_be_an_i() -> None:
+    assert folded("BANKOFAMERlCA: BENEFlTS waiting") == "bankofamerica: benefits waiting"
+    assert folded("Hello world") == "hello world"
