@@ -120,9 +120,11 @@ _URL_RE = re.compile(
     r"/[^\s<>\"'\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]{3,}"
 )
 # A link whose name is starred out, as scam SMS print them to slip past filters.
+# Every run starts where a host can start and every repeat is bounded, so the cost stays
+# linear in the message (a long run of letters or digits is read once, not once per start).
 _MASKED_URL_RE = re.compile(
-    r"(?:(?:https?|hxxps?)://|www\.)?(?:[a-z0-9-]*\*{2,}[a-z0-9*-]*\.)(?:[a-z0-9-]+\.)*[a-z]{2,10}"
-    r"(?![a-z0-9])|(?:https?|hxxps?)://\*{2,}"
+    r"(?:(?:https?|hxxps?)://|www\.|(?<![a-z0-9*./-]))[a-z0-9-]{0,63}\*{2,}[a-z0-9*-]{0,63}\."
+    r"(?:[a-z0-9-]{1,63}\.){0,5}[a-z]{2,10}(?![a-z0-9])|(?:https?|hxxps?)://\*{2,}"
 )
 _IP_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _DIGITS_RUN_RE = re.compile(r"\+?\d[\d \-()]{5,}\d")
@@ -138,8 +140,10 @@ _WHATSAPP_RE = re.compile(
 )
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _MONEY_RE = re.compile(
-    r"(?:[¥$£€]|rmb|人民币|usd|usdt|hk\$|nt\$|s\$)\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:万|千|百|k|w|m))?"
-    r"|\d[\d,]*(?:\.\d+)?\s?(?:万元|万|千元|元|块钱|块|美元|美金|港币|台币|usdt|u(?![a-z])|"
+    r"(?:[¥$£€]|rmb|人民币|usd|usdt|hk\$|nt\$|s\$)\s?\d[\d,]{0,20}(?:\.\d{1,4})?"
+    r"(?:\s?(?:万|千|百|k|w|m))?"
+    # An amount starts where a number starts (never inside one) and is at most 21 digits long.
+    r"|(?<![\d,.])\d[\d,]{0,20}(?:\.\d{1,4})?\s?(?:万元|万|千元|元|块钱|块|美元|美金|港币|台币|usdt|u(?![a-z])|"
     r"pounds?|dollars?|usd|gbp|rmb|bucks)"
 )
 _CODE_RE = re.compile(

@@ -132,3 +132,29 @@ def test_north_american_numbers_in_english_text_are_phone_numbers(engine: Engine
 
 def test_a_whatsapp_chat_link_is_a_whatsapp_contact(engine: Engine) -> None:
     assert kinds(engine, "join whatsapp://chat/?code=AbC12345").get("whatsapp")
+
+
+def _best_time(fn: object, text: str, rounds: int = 7) -> float:
+    import time
+
+    assert callable(fn)
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn(text)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@pytest.mark.parametrize("unit", ["1", "1,", "a", "a-", "*", "a*", "8.", "1 "])
+def test_extraction_work_grows_linearly_with_hostile_input(engine: Engine, unit: str) -> None:
+    """Four times the input may cost about four times the work, never sixteen (a quadratic
+    pattern): both sizes are measured in this run, best of several tries."""
+
+    def run(text: str) -> None:
+        extract(text, engine.rules.brands)
+
+    small = unit * (1024 // len(unit))
+    large = unit * (4096 // len(unit))
+    run(large)  # warm up
+    assert _best_time(run, large) <= 9 * max(_best_time(run, small), 1e-5)
