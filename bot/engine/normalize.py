@@ -107,8 +107,8 @@ _EXTRA_FOLD_TABLE = str.maketrans(_EXTRA_FOLD)
 # Cyrillic and Greek letters that look Latin ("pаypal" with a Cyrillic а). Messages we match
 # are Chinese or English, so folding them costs nothing and defeats the trick.
 _CONFUSABLES = str.maketrans(
-    "аеорсухкмтвніѕјԁɡαονρτικευ",
-    "aeopcyxkmtbhisjdgaovptikeu",
+    "аеорсухкмтвніѕјԁɡαονρτικευз",
+    "aeopcyxkmtbhisjdgaovptikeu3",
 )
 
 
@@ -150,6 +150,11 @@ def _fold_char(ch: str) -> str:
     out = unicodedata.normalize("NFKC", ch).casefold().translate(_CONFUSABLES)
     if out and any(is_cjk(c) for c in out):
         out = _T2S.convert(out)
+    elif out and not out.isascii():
+        # Accents and marks stacked on letters ("ṵ", "é") are decoration: the bare letter.
+        out = "".join(
+            c for c in unicodedata.normalize("NFKD", out) if unicodedata.category(c) != "Mn"
+        )
     return "".join(_EXTRA_FOLD.get(c, c) for c in out)
 
 
@@ -343,6 +348,26 @@ def _unmask_edits(text: str) -> list[tuple[int, int, str]]:
 _FILLER_ONE_RE = re.compile("(?:[\u4e00-\u9fff]一){3,}[\u4e00-\u9fff]")
 
 
+# Chinese numerals mixed into a number to hide it from filters ("5四2 8〇9 1七3"): where a
+# run of digits and numerals holds at least two Arabic digits, the numerals are digits too.
+_NUMERALS = "〇零一二三四五六七八九"
+_MIXED_NUMBER_RE = re.compile(f"[0-9{_NUMERALS}][0-9{_NUMERALS} -]{{3,40}}[0-9{_NUMERALS}]")
+_NUMERAL_DIGITS = str.maketrans({c: str(i) for i, c in enumerate(_NUMERALS[1:])} | {"〇": "0"})
+
+
+def _numeral_edits(text: str) -> list[tuple[int, int, str]]:
+    edits = []
+    for m in _MIXED_NUMBER_RE.finditer(text):
+        run = m.group(0)
+        digits = sum(c.isdigit() and c.isascii() for c in run)
+        numerals = sum(c in _NUMERALS for c in run)
+        if digits >= 2 and numerals and digits + numerals >= 5:
+            for k, c in enumerate(run):
+                if c in _NUMERALS:
+                    edits.append((m.start() + k, m.start() + k + 1, c.translate(_NUMERAL_DIGITS)))
+    return edits
+
+
 def _filler_edits(text: str) -> list[tuple[int, int, str]]:
     if "一" not in text:
         return []
@@ -417,6 +442,7 @@ def normalize(original: str, lexicon: Lexicon | None = None) -> Normalized:
     text, starts, ends = _apply(text, starts, ends, _spaced_edits(text))
     text, starts, ends = _apply(text, starts, ends, _unmask_edits(text))
     text, starts, ends = _apply(text, starts, ends, _filler_edits(text))
+    text, starts, ends = _apply(text, starts, ends, _numeral_edits(text))
     if lexicon is not None:
         text, starts, ends = _apply(text, starts, ends, lexicon.split_latin(text))
         caps = _case_alternates(original, text, starts)

@@ -90,3 +90,10 @@ def test_bars_and_the_character_one_as_fillers_are_dropped() -> None:
     assert (
         normalize("一一对应，看一看，我一个人一天一次").text == "一一对应，看一看，我一个人一天一次"
     )
+
+
+def test_numerals_hidden_in_a_number_and_marks_on_letters_are_folded() -> None:
+    assert normalize("加我 5四2 8〇9 1七3").text == "加我542 809 173"
+    assert normalize("车̰队̰ ṵsdt José").text == "车队usdt jose"
+    # Numerals as words stay words.
+    assert normalize("一二三四五六，我有3个苹果").text == "一二三四五六，我有3个苹果"
