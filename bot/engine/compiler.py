@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from bot.engine.loader import (
 )
 from bot.engine.model import Rule, Signal, SignalLibrary, Text
 from bot.engine.normalize import _T2S, is_cjk, normalize_phrase
-from bot.engine.respell import Lexicon
+from bot.engine.respell import Lexicon, sound_key, sound_twins
 
 # Thousands of patterns need more than RE2's default 8 MiB budget.
 RE2_MAX_MEM = 256 << 20
@@ -105,6 +105,8 @@ class CompiledRuleSet:
     pattern_count: int = 0
     lexicon: Lexicon | None = None
     compound_automaton: Any | None = None  # ahocorasick.Automaton: compound word -> length
+    # ahocorasick.Automaton over transcriptions: " pao fen " -> (syllables, ((matcher, len)...))
+    sound_automaton: Any | None = None
     warnings: list[RuleProblem] = field(default_factory=list)
 
     def rule(self, rule_id: str) -> Rule | None:
@@ -138,6 +140,7 @@ class _Builder:
         self.shared: dict[str, int] = {}
         # Every pattern as written (phrases normalized): the words the lexicon is built from.
         self.vocabulary: list[str] = []
+        self.sounds: dict[str, list[tuple[int, int]]] = defaultdict(list)
 
     def where(self, rule: Rule | None, loc: tuple[Any, ...]) -> tuple[str, int | None]:
         if rule is None:
@@ -158,6 +161,7 @@ class _Builder:
         fuzzy_score: float,
         rule: Rule | None,
         loc: tuple[Any, ...],
+        sounds_like: list[str] | None = None,
     ) -> int:
         mid = len(self.matchers)
         self.matchers.append(Matcher(mid, frozenset(entity), fuzzy_score))
@@ -227,6 +231,30 @@ class _Builder:
             # compiled form is the bytes pattern; offsets are mapped back to characters.
             self.regex_list.append((mid, re2.compile(p.encode("utf-8"), re2_options()), p))
             self.pattern_count += 1
+        for i, p in enumerate(sounds_like or ()):
+            path, line = self.where(rule, (*loc, "sounds_like", i))
+            norm = normalize_phrase(p)
+            key = sound_key(norm) if all(is_cjk(c) for c in norm) else None
+            if key is None or not 2 <= len(norm) <= 8:
+                self.problems.append(
+                    RuleProblem(path, line, f"sounds_like {p!r}: write 2 to 8 Chinese characters")
+                )
+                continue
+            twins = sorted(sound_twins(norm))
+            if twins:
+                self.problems.append(
+                    RuleProblem(
+                        path,
+                        line,
+                        f"sounds_like {p!r} is pronounced like the common word(s) "
+                        f"{'、'.join(twins[:5])}: it would fire on them; use a phrase or a "
+                        "longer word",
+                    )
+                )
+                continue
+            self.sounds[key].append((mid, len(norm)))
+            self.vocabulary.append(norm)
+            self.pattern_count += 1
         for kind in entity:
             self.entity[kind].append(mid)
         return mid
@@ -235,7 +263,14 @@ class _Builder:
         if name not in self.shared:
             s = lib.signals[name]
             self.shared[name] = self.add_matcher(
-                s.phrases, s.fuzzy, s.regex, s.entity, s.fuzzy_score, None, ("signals", name)
+                s.phrases,
+                s.fuzzy,
+                s.regex,
+                s.entity,
+                s.fuzzy_score,
+                None,
+                ("signals", name),
+                s.sounds_like,
             )
         return self.shared[name]
 
@@ -248,10 +283,19 @@ class _Builder:
             mid = self.shared_matcher(sig.use, lib)
             weight = sig.weight if sig.weight is not None else shared.weight
             why = sig.why or shared.why
-            entity_only = _entity_only(shared.phrases, shared.fuzzy, shared.regex, shared.entity)
+            entity_only = _entity_only(
+                shared.phrases, shared.fuzzy, shared.regex, shared.entity, shared.sounds_like
+            )
             return SignalUse(mid, sig.use, stage, weight, why.zh, why.en, entity_only)
         mid = self.add_matcher(
-            sig.phrases, sig.fuzzy, sig.regex, sig.entity, sig.fuzzy_score, rule, loc
+            sig.phrases,
+            sig.fuzzy,
+            sig.regex,
+            sig.entity,
+            sig.fuzzy_score,
+            rule,
+            loc,
+            sig.sounds_like,
         )
         weight = sig.weight if sig.weight is not None else (1.0 if stage >= 0 else -3.0)
         if (stage >= 0 and weight <= 0) or (stage < 0 and weight >= 0):
@@ -259,7 +303,7 @@ class _Builder:
             side = "positive in a stage" if stage >= 0 else "negative under negatives"
             self.problems.append(RuleProblem(path, line, f"weight must be {side}"))
         why = sig.why or fallback
-        entity_only = _entity_only(sig.phrases, sig.fuzzy, sig.regex, sig.entity)
+        entity_only = _entity_only(sig.phrases, sig.fuzzy, sig.regex, sig.entity, sig.sounds_like)
         return SignalUse(mid, sig.id or name, stage, weight, why.zh, why.en, entity_only)
 
 
@@ -273,8 +317,14 @@ _GONE_PUNCTUATION = frozenset("：（）【】《》〈〉「」『』〔〕…�
 WORDLIKE_ENTITIES = frozenset({"lookalike"})
 
 
-def _entity_only(phrases: list[str], fuzzy: list[str], regex: list[str], entity: list[str]) -> bool:
-    if phrases or fuzzy or regex:
+def _entity_only(
+    phrases: list[str],
+    fuzzy: list[str],
+    regex: list[str],
+    entity: list[str],
+    sounds_like: Sequence[str] = (),
+) -> bool:
+    if phrases or fuzzy or regex or sounds_like:
         return False
     return not (entity and set(entity) <= WORDLIKE_ENTITIES)
 
@@ -426,6 +476,12 @@ def compile_rules(
         )
         for e in source.brands.brands
     )
+    sound_automaton = None
+    if b.sounds:
+        sound_automaton = ahocorasick.Automaton()
+        for key, users in b.sounds.items():
+            sound_automaton.add_word(key, (key.count(" ") - 1, tuple(users)))
+        sound_automaton.make_automaton()
     compound_automaton = None
     if lib.compounds:
         compound_automaton = ahocorasick.Automaton()
@@ -456,4 +512,5 @@ def compile_rules(
         pattern_count=b.pattern_count,
         lexicon=lexicon,
         compound_automaton=compound_automaton,
+        sound_automaton=sound_automaton,
     )

@@ -8,6 +8,7 @@ pass for fuzzy candidates); only rules that some hit points to are scored.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from bot.engine.compiler import (
 from bot.engine.extract import Entity, extract, registered_domain
 from bot.engine.model import RISK_ORDER, Risk, Rule
 from bot.engine.normalize import Normalized, normalize
+from bot.engine.respell import transcribe
 from bot.engine.verdict import Evidence, RuleRef, RuleScore, SignalHit, StageHit, StageRef, Verdict
 
 MAX_EVIDENCE_PER_SIGNAL = 3
@@ -159,6 +161,8 @@ class Engine:
 
         if rs.anchor_automaton is not None and t:
             self._fuzzy(t, hits)
+        if rs.sound_automaton is not None and t:
+            self._sounds(t, hits)
         if hits:
             self._whole_words(t, hits)
 
@@ -228,6 +232,23 @@ class Engine:
                 spans.append(span)
             if not spans:
                 del hits[mid]
+
+    def _sounds(self, t: str, hits: dict[int, list[tuple[int, int]]]) -> None:
+        """``sounds_like`` words, found in the message read aloud (one automaton pass)."""
+        if not any("\u4e00" <= ch <= "\u9fff" for ch in t):
+            return
+        spoken, starts = transcribe(t)
+        automaton = self.rules.sound_automaton
+        assert automaton is not None
+        for end, (syllables, entries) in automaton.iter(spoken):
+            # The match ends on the space after its last syllable: find the first character.
+            first = bisect_right(starts, end) - syllables
+            if first < 0:
+                continue
+            for mid, length in entries:
+                spans = hits[mid]
+                if len(spans) < MAX_EVIDENCE_PER_SIGNAL and (first, first + length) not in spans:
+                    spans.append((first, first + length))
 
     def _whole_words(self, t: str, hits: dict[int, list[tuple[int, int]]]) -> None:
         """Evidence is whole words: a match that starts inside a Latin word ("ill" in "will")

@@ -49,8 +49,10 @@ class Signal(Strict):
     fuzzy_score: float = Field(default=88.0, ge=60.0, le=100.0)
     regex: list[str] = Field(default_factory=list)
     entity: list[str] = Field(default_factory=list)
+    # Chinese words matched by their pronunciation too: 跑分 also fires on 跑芬 and 泡粉.
+    sounds_like: list[str] = Field(default_factory=list)
 
-    @field_validator("phrases", "fuzzy", "regex")
+    @field_validator("phrases", "fuzzy", "regex", "sounds_like")
     @classmethod
     def _no_blank(cls, v: list[str]) -> list[str]:
         for item in v:
@@ -68,11 +70,11 @@ class Signal(Strict):
 
     @model_validator(mode="after")
     def _has_matcher(self) -> Signal:
-        own = self.phrases or self.fuzzy or self.regex or self.entity
+        own = self.phrases or self.fuzzy or self.regex or self.entity or self.sounds_like
         if self.use and own:
             raise ValueError("a signal either uses a shared signal or lists its own patterns")
         if not self.use and not own:
-            raise ValueError("a signal needs phrases, fuzzy, regex, entity or use")
+            raise ValueError("a signal needs phrases, fuzzy, regex, sounds_like, entity or use")
         return self
 
 
@@ -143,6 +145,7 @@ class SharedSignal(Strict):
     fuzzy_score: float = Field(default=88.0, ge=60.0, le=100.0)
     regex: list[str] = Field(default_factory=list)
     entity: list[str] = Field(default_factory=list)
+    sounds_like: list[str] = Field(default_factory=list)
 
     @field_validator("entity")
     @classmethod

@@ -145,6 +145,53 @@ def _sound_alike(ch: str) -> str | None:
     return toned.get(first) or toneless.get(_toneless(first))
 
 
+def sound_key(word: str) -> str | None:
+    """A Chinese word as its usual toneless readings, " pao fen " (None if one is unknown)."""
+    parts = []
+    for ch in word:
+        r = readings(ch)
+        if not r:
+            return None
+        parts.append(r[0])
+    return " " + " ".join(parts) + " "
+
+
+def transcribe(text: str) -> tuple[str, list[int]]:
+    """``text`` read aloud, one toneless syllable per Chinese character, and where each
+    character's syllable starts in the transcription. Anything that is not a Chinese character
+    breaks the reading ("|"), so a sound never spans two words split by other text."""
+    out = [" "]
+    starts: list[int] = []
+    pos = 1
+    for ch in text:
+        r = readings(ch) if ch > "\u33ff" else ()
+        syllable = (r[0] + " ") if r else "| "
+        starts.append(pos)
+        out.append(syllable)
+        pos += len(syllable)
+    return "".join(out), starts
+
+
+@cache
+def _common_words_by_sound() -> dict[str, set[str]]:
+    """Dictionary words (pypinyin's phrase list) by their toneless usual reading, to tell a
+    rule author that a word sounds like another common word."""
+    from pypinyin.phrases_dict import phrases_dict
+
+    out: dict[str, set[str]] = {}
+    for word in phrases_dict:
+        key = sound_key(word)
+        if key is not None:
+            out.setdefault(key, set()).add(word)
+    return out
+
+
+def sound_twins(word: str) -> set[str]:
+    """Common words that are pronounced exactly like ``word`` (食品 for 视频)."""
+    key = sound_key(word)
+    return (_common_words_by_sound().get(key, set()) - {word}) if key else set()
+
+
 # English look-alikes: each symbol with the letters it may stand for ("" = drop it).
 _LOOKALIKE_LETTERS: dict[str, tuple[str, ...]] = {
     "0": ("o",),

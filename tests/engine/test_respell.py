@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -136,3 +137,49 @@ def test_english_words_glued_or_dotted_apart_become_words() -> None:
 def test_a_small_l_in_a_capital_word_may_be_an_i() -> None:
     assert folded("BANKOFAMERlCA: BENEFlTS waiting") == "bankofamerica: benefits waiting"
     assert folded("Hello world") == "hello world"
+
+
+SOUND_RULE = """\
+id: mules
+version: 1
+status: active
+severity: high
+family: test_family
+title: {zh: 跑分, en: Money mules}
+summary: {zh: 测试, en: test}
+stages:
+  - id: offer
+    title: {zh: 招跑分, en: Recruits mules}
+    signals:
+      - weight: 3
+        sounds_like: [跑分, 冻卡]
+      - weight: 3
+        phrases: [日结]
+advice: {zh: [别做。], en: [Do not.]}
+examples:
+  scam: [招跑分日结, 泡粉日结高佣]
+  benign: [今天天气不错, 明天见]
+"""
+
+
+def test_a_word_matched_by_sound_fires_on_its_homophones(rule_dir: RuleDir) -> None:
+    engine = Engine.from_dir(rule_dir(mules=SOUND_RULE))
+    for text, quoted in [
+        ("招跑芬，日结", "跑芬"),
+        ("泡粉日结高佣", "泡粉"),
+        ("专业动卡日结", "动卡"),
+    ]:
+        v = engine.check(text)
+        assert v.risk != "none", text
+        assert quoted in {e.text for e in v.evidence}
+    # Two words that each hold one of the sounds are not the word.
+    assert engine.check("我跑了，分日结").risk == "none"
+
+
+def test_a_sound_shared_with_a_common_word_is_refused(rule_dir: RuleDir) -> None:
+    from bot.engine import RuleSetError
+
+    bad = SOUND_RULE.replace("sounds_like: [跑分, 冻卡]", "sounds_like: [时间]")
+    with pytest.raises(RuleSetError) as exc:
+        Engine.from_dir(rule_dir(mules=bad))
+    assert any("sounds_like" in str(p) and "pronounced like" in str(p) for p in exc.value.problems)
