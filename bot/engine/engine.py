@@ -46,6 +46,8 @@ def _in_number(t: str, i: int) -> bool:
 
 
 _LATIN_WORD_RE = re.compile(r"[a-z]{2,}")
+_CJK_CHARS_RE = re.compile("[\u3400-\u9fff]")
+_ASCII_LETTERS_RE = re.compile("[a-z]")
 _LINKISH_RE = re.compile(r"(?:https?://|www\.)\S*|\S+\.[a-z]{2,}/\S*|[a-z0-9_]*\d[a-z0-9_]*")
 
 
@@ -53,9 +55,15 @@ def message_languages(texts: Sequence[str]) -> frozenset[str]:
     """Which rule languages may read these (normalized) messages: Chinese when Chinese
     characters carry the text, English when Latin words do, both when it is mixed. Links and
     codes are not words."""
-    cjk = latin = 0
+    cjk = letters = 0
     for t in texts:
-        cjk += sum(1 for ch in t if "\u3400" <= ch <= "\u9fff")
+        cjk += len(_CJK_CHARS_RE.findall(t))
+        letters += len(_ASCII_LETTERS_RE.findall(t))
+    # Most messages are plainly one or the other; words are counted only when it is close.
+    if cjk >= 2 and letters <= cjk // 2:
+        return frozenset({"zh"})
+    latin = 0
+    for t in texts:
         latin += len(_LATIN_WORD_RE.findall(_LINKISH_RE.sub(" ", t)))
     if cjk >= 2 and latin <= cjk // 4:
         return frozenset({"zh"})

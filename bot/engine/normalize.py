@@ -379,11 +379,15 @@ def _filler_edits(text: str) -> list[tuple[int, int, str]]:
     return edits
 
 
+# A capital I beside a small letter or digit, or a small l among capitals: worth a closer look.
+_CASE_HINT_RE = re.compile(r"[a-z0-9]I|I[a-z0-9]|[A-Z]{2}l|[A-Z]l[A-Z]|l[A-Z]{2}")
+
+
 def _case_alternates(original: str, text: str, starts: list[int]) -> dict[int, tuple[str, ...]]:
     """Letters written in the wrong case for another letter: a capital I in a word otherwise in
     lower case ("biIls", "I0cked") may be an l; a small l in a word otherwise in capitals
     ("BANKOFAMERlCA", "BENEFlTS") may be an I."""
-    if "I" not in original and "l" not in original:
+    if not _CASE_HINT_RE.search(original):
         return {}
     out: dict[int, tuple[str, ...]] = {}
     for i, ch in enumerate(text):

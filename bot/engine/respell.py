@@ -213,6 +213,7 @@ _LOOKALIKE_LETTERS: dict[str, tuple[str, ...]] = {
 # A token, or a word split by a hyphen at a line end ("in- formation").
 _TOKEN = re.compile(r"[a-z0-9@$!|*'_/-]*[a-z0-9@$!|*'_/]- [a-z]+|[a-z0-9@$!|*'_/-]+")
 MAX_AMBIGUOUS = 5
+_DISGUISE_HINT_RE = re.compile(r"[a-z][0-9@$!|*'_/-]|[0-9@$!|*'_/-][a-z]")
 _CONTRACTION = re.compile(r"[a-z]+'(?:t|s|d|m|re|ll|ve)")
 # "invo.ice", "w.e.l.l.s": letters with dots inside (never followed by a path, as links are).
 _DOTTED = re.compile(r"(?<![a-z0-9./@])[a-z]+(?:\.[a-z]+){1,8}(?![a-z0-9@])")
@@ -389,6 +390,9 @@ class Lexicon:
             return []
         caps = alternates or {}
         edits: list[tuple[int, int, str]] = []
+        # A token of plain letters cannot be a disguise unless a letter of it has an alternate.
+        if not caps and not _DISGUISE_HINT_RE.search(text):
+            return edits
         for m in _TOKEN.finditer(text):
             a, b = m.span()
             tok = m.group(0)
