@@ -48,6 +48,7 @@ FAMILY_NAMES: dict[str, dict[str, str]] = {
     "sextortion": {"zh": "裸聊、隐私敲诈", "en": "Sextortion"},
     "spam_ads": {"zh": "垃圾广告链接", "en": "Spam ads with links"},
     "money_owed": {"zh": "假赔偿、补助、转账待领", "en": "Fake settlements, benefits, payments to claim"},
+    "pay_to_account": {"zh": "陌生收款账户（“钱打到这张卡”）", "en": "Pay-into-this-account texts"},
     OTHER: {"zh": "其他", "en": "Other"},
 }
 
