@@ -105,7 +105,7 @@ class CompiledRuleSet:
     pattern_count: int = 0
     lexicon: Lexicon | None = None
     compound_automaton: Any | None = None  # ahocorasick.Automaton: compound word -> length
-    # ahocorasick.Automaton over transcriptions: " pao fen " -> (syllables, ((matcher, len)...))
+    # ahocorasick.Automaton over messages read aloud: sound key -> (length, matcher ids)
     sound_automaton: Any | None = None
     warnings: list[RuleProblem] = field(default_factory=list)
 
@@ -140,7 +140,7 @@ class _Builder:
         self.shared: dict[str, int] = {}
         # Every pattern as written (phrases normalized): the words the lexicon is built from.
         self.vocabulary: list[str] = []
-        self.sounds: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.sounds: dict[str, list[int]] = defaultdict(list)
 
     def where(self, rule: Rule | None, loc: tuple[Any, ...]) -> tuple[str, int | None]:
         if rule is None:
@@ -252,7 +252,7 @@ class _Builder:
                     )
                 )
                 continue
-            self.sounds[key].append((mid, len(norm)))
+            self.sounds[key].append(mid)
             self.vocabulary.append(norm)
             self.pattern_count += 1
         for kind in entity:
@@ -480,7 +480,7 @@ def compile_rules(
     if b.sounds:
         sound_automaton = ahocorasick.Automaton()
         for key, users in b.sounds.items():
-            sound_automaton.add_word(key, (key.count(" ") - 1, tuple(users)))
+            sound_automaton.add_word(key, (len(key), tuple(users)))
         sound_automaton.make_automaton()
     compound_automaton = None
     if lib.compounds:

@@ -8,7 +8,6 @@ pass for fuzzy candidates); only rules that some hit points to are scored.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -243,20 +242,14 @@ class Engine:
 
     def _sounds(self, t: str, hits: dict[int, list[tuple[int, int]]]) -> None:
         """``sounds_like`` words, found in the message read aloud (one automaton pass)."""
-        if not any("\u4e00" <= ch <= "\u9fff" for ch in t):
-            return
-        spoken, starts = transcribe(t)
         automaton = self.rules.sound_automaton
         assert automaton is not None
-        for end, (syllables, entries) in automaton.iter(spoken):
-            # The match ends on the space after its last syllable: find the first character.
-            first = bisect_right(starts, end) - syllables
-            if first < 0:
-                continue
-            for mid, length in entries:
+        for end, (length, entries) in automaton.iter(transcribe(t)):
+            first = end - length + 1
+            for mid in entries:
                 spans = hits[mid]
-                if len(spans) < MAX_EVIDENCE_PER_SIGNAL and (first, first + length) not in spans:
-                    spans.append((first, first + length))
+                if len(spans) < MAX_EVIDENCE_PER_SIGNAL and (first, end + 1) not in spans:
+                    spans.append((first, end + 1))
 
     def _whole_words(self, t: str, hits: dict[int, list[tuple[int, int]]]) -> None:
         """Evidence is whole words: a match that starts inside a Latin word ("ill" in "will")

@@ -145,31 +145,43 @@ def _sound_alike(ch: str) -> str | None:
     return toned.get(first) or toneless.get(_toneless(first))
 
 
+# Each toneless syllable gets one private-use character, so a message "read aloud" is a string
+# of the same length as the message (str.translate at C speed; offsets need no map).
+_SYLLABLE_CODES: dict[str, str] = {}
+_SPOKEN: dict[int, str] = {}
+_SPOKEN_LIMIT = 200_000
+
+
+def _code(syllable: str) -> str:
+    code = _SYLLABLE_CODES.get(syllable)
+    if code is None:
+        code = _SYLLABLE_CODES[syllable] = chr(0xF0000 + len(_SYLLABLE_CODES))
+    return code
+
+
 def sound_key(word: str) -> str | None:
-    """A Chinese word as its usual toneless readings, " pao fen " (None if one is unknown)."""
+    """A Chinese word as the codes of its usual toneless readings (None if one is unknown)."""
     parts = []
     for ch in word:
         r = readings(ch)
         if not r:
             return None
-        parts.append(r[0])
-    return " " + " ".join(parts) + " "
+        parts.append(_code(r[0]))
+    return "".join(parts)
 
 
-def transcribe(text: str) -> tuple[str, list[int]]:
-    """``text`` read aloud, one toneless syllable per Chinese character, and where each
-    character's syllable starts in the transcription. Anything that is not a Chinese character
-    breaks the reading ("|"), so a sound never spans two words split by other text."""
-    out = [" "]
-    starts: list[int] = []
-    pos = 1
-    for ch in text:
-        r = readings(ch) if ch > "\u33ff" else ()
-        syllable = (r[0] + " ") if r else "| "
-        starts.append(pos)
-        out.append(syllable)
-        pos += len(syllable)
-    return "".join(out), starts
+def transcribe(text: str) -> str:
+    """``text`` read aloud: each Chinese character replaced by the code of its usual toneless
+    syllable, everything else kept (so no sound spans a break). Same length as ``text``."""
+    missing = [ch for ch in set(text) if ch > "\u33ff" and ord(ch) not in _SPOKEN]
+    if missing:
+        if len(_SPOKEN) > _SPOKEN_LIMIT:
+            _SPOKEN.clear()
+            missing = [ch for ch in set(text) if ch > "\u33ff"]
+        for ch in missing:
+            r = readings(ch)
+            _SPOKEN[ord(ch)] = _code(r[0]) if r else ch
+    return text.translate(_SPOKEN)
 
 
 @cache
