@@ -35,7 +35,10 @@ FAMILY_NAMES: dict[str, dict[str, str]] = {
     "game_trading": {"zh": "游戏交易", "en": "Game trading"},
     "account_prize_lures": {"zh": "账户异常、中奖、补贴", "en": "Account, prize and subsidy lures"},
     "black_market": {"zh": "黑灰产招募", "en": "Black-market recruiting"},
-    "illegal_services": {"zh": "非法服务广告（赌博、假证、色情、个人信息）", "en": "Illegal-service ads (gambling, fake papers, sex, personal data)"},
+    "illegal_services": {
+        "zh": "非法服务广告（赌博、假证、色情、个人信息）",
+        "en": "Illegal-service ads (gambling, fake papers, sex, personal data)",
+    },
     "phishing_link": {"zh": "钓鱼链接", "en": "Phishing links"},
     "fake_education": {"zh": "冒充老师、学校", "en": "Fake teacher or school"},
     "fake_delivery": {"zh": "快递重新派送费", "en": "Parcel redelivery fees"},
@@ -47,7 +50,10 @@ FAMILY_NAMES: dict[str, dict[str, str]] = {
     "advance_fee": {"zh": "遗产、包裹预付费", "en": "Inheritance and advance fees"},
     "sextortion": {"zh": "裸聊、隐私敲诈", "en": "Sextortion"},
     "spam_ads": {"zh": "垃圾广告链接", "en": "Spam ads with links"},
-    "money_owed": {"zh": "假赔偿、补助、转账待领", "en": "Fake settlements, benefits, payments to claim"},
+    "money_owed": {
+        "zh": "假赔偿、补助、转账待领",
+        "en": "Fake settlements, benefits, payments to claim",
+    },
     "pay_to_account": {"zh": "陌生收款账户（“钱打到这张卡”）", "en": "Pay-into-this-account texts"},
     OTHER: {"zh": "其他", "en": "Other"},
 }
