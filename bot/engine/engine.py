@@ -161,6 +161,14 @@ class Engine:
                     if len(spans) < MAX_EVIDENCE_PER_SIGNAL:
                         spans.append((start, end + 1))
 
+        if t and (rs.probe_chars or rs.probe_pairs):
+            probes = [(c, rs.probe_chars[c]) for c in rs.probe_chars.keys() & set(t)]
+            probes += [(k, v) for k, v in rs.probe_pairs if k in t]
+            for key, value in probes:
+                atom_span[id(value)] = [t.find(key), t.rfind(key) + len(key)]
+                for ri, gi in value[1]:
+                    groups_hit[ri].add(gi)
+
         counts = rs.group_counts
         candidates.update(ri for ri, hit in groups_hit.items() if len(hit) == counts[ri])
         if candidates and t:
