@@ -443,8 +443,9 @@ class Engine:
         stages: set[int] = set()
         positive = textual = neg = 0.0
         textual_count = 0
+        hit_ids = scans[0].hits if len(scans) == 1 else set().union(*(s.hits for s in scans))
         for use in cr.uses:
-            if not any(use.matcher in scan.hits for scan in scans):
+            if use.matcher not in hit_ids:
                 continue
             # A signal counts once per rule, even if listed in two stages.
             key = (use.matcher, use.stage < 0)
