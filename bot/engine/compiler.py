@@ -87,7 +87,7 @@ class CompiledRuleSet:
     rules: tuple[CompiledRule, ...]
     matchers: tuple[Matcher, ...]
     # ahocorasick.Automaton: key -> (((matcher, length, left_b, right_b)...),
-    #                                 ((regex index, atom group index)...), len(key))
+    #                                 (atom group numbers...), len(key))
     automaton: Any
     # regex atoms looked up outside the automaton (same values): one character; two ASCII
     probe_chars: dict[str, tuple[Any, ...]]
@@ -95,6 +95,7 @@ class CompiledRuleSet:
     regexes: tuple[tuple[int, Any], ...]  # regex index -> (matcher, compiled RE2 regex)
     always_run: tuple[int, ...]  # regexes without literal atoms: tried on every message
     group_counts: tuple[int, ...]  # per regex: how many atom groups must all be present
+    regex_of_group: tuple[int, ...]  # atom group number -> its regex
     # per regex: (max match width, ids of the atom values to search around) or None
     windows: tuple[tuple[int, tuple[int, ...]] | None, ...]
     str_regexes: tuple[Any, ...]  # the same regexes compiled for str, used on small windows
@@ -425,13 +426,18 @@ def compile_rules(
     # the phrases and tells which regexes can possibly match. Only those run (RE2).
     # A regex has groups of atoms; it runs only when every group has one of its atoms present.
     groups_of = [required_groups(p) for _, _, p in b.regex_list]
-    keys: dict[str, tuple[list[tuple[int, int, bool, bool]], list[tuple[int, int]]]] = {}
+    keys: dict[str, tuple[list[tuple[int, int, bool, bool]], list[int]]] = {}
     for phrase, entries in b.phrases.items():
         keys[phrase] = (list(entries), [])
+    # Each (regex, atom group) pair gets one number, so the scan collects hit groups with C-level
+    # set updates and counts them per regex at the end.
+    regex_of_group: list[int] = []
     for ri, groups in enumerate(groups_of):
-        for gi, group in enumerate(groups or ()):
+        for group in groups or ():
+            gid = len(regex_of_group)
+            regex_of_group.append(ri)
             for atom in group:
-                keys.setdefault(atom, ([], []))[1].append((ri, gi))
+                keys.setdefault(atom, ([], []))[1].append(gid)
     automaton = None
     values: dict[str, tuple[Any, ...]] = {}
     # Regex atoms of one character, or two ASCII letters ("的", "re"), occur in almost every
@@ -516,6 +522,7 @@ def compile_rules(
         regexes=tuple((mid, rx) for mid, rx, _ in b.regex_list),
         always_run=always_run,
         group_counts=group_counts,
+        regex_of_group=tuple(regex_of_group),
         windows=tuple(windows),
         str_regexes=tuple(re2.compile(p, re2_options()) for _, _, p in b.regex_list),
         _automaton_values=values,

@@ -8,7 +8,7 @@ pass for fuzzy candidates); only rules that some hit points to are scored.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -136,7 +136,7 @@ class Engine:
         hits: dict[int, list[tuple[int, int]]] = defaultdict(list)
 
         candidates: set[int] = set(rs.always_run)
-        groups_hit: dict[int, set[int]] = defaultdict(set)
+        groups_hit: set[int] = set()
         # First start and last end of each atom seen, keyed by the automaton's value object.
         atom_span: dict[int, list[int]] = {}
         if rs.automaton is not None and t:
@@ -147,8 +147,7 @@ class Engine:
                     span = atom_span.get(id(value))
                     if span is None:
                         atom_span[id(value)] = [end - klen + 1, end + 1]
-                        for ri, gi in regex_groups:
-                            groups_hit[ri].add(gi)
+                        groups_hit.update(regex_groups)
                     else:
                         span[1] = end + 1
                 for mid, length, left_b, right_b in entries:
@@ -166,11 +165,12 @@ class Engine:
             probes += [(k, v) for k, v in rs.probe_pairs if k in t]
             for key, value in probes:
                 atom_span[id(value)] = [t.find(key), t.rfind(key) + len(key)]
-                for ri, gi in value[1]:
-                    groups_hit[ri].add(gi)
+                groups_hit.update(value[1])
 
-        counts = rs.group_counts
-        candidates.update(ri for ri, hit in groups_hit.items() if len(hit) == counts[ri])
+        if groups_hit:
+            counts = rs.group_counts
+            per_regex = Counter(map(rs.regex_of_group.__getitem__, groups_hit))
+            candidates.update(ri for ri, n in per_regex.items() if n == counts[ri])
         if candidates and t:
             self._regexes(t, sorted(candidates), atom_span, hits)
 
