@@ -1,8 +1,10 @@
 """Queries a person's rights and the operator's duties rely on.
 
 Owns: /mydata (what is stored under a pseudonym), /forget (delete it all), retention purges,
-preferences, feedback and review reports. A report's text is redacted *here*, before any
-write, so no caller can store unredacted text by mistake.
+preferences, feedback and review reports. The audit log keeps what moderators did, not who a
+user was: /forget deletes a person's refused attempts and unlinks their other entries. A
+report's text is redacted *here*, before any write, so no caller can store unredacted text by
+mistake.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.privacy import redact
 from bot.storage.models import (
     PERSONAL_TABLES,
+    AuditLog,
     ChatSetting,
     Feedback,
     Hit,
@@ -29,6 +32,10 @@ from bot.storage.models import (
 Sessions = async_sessionmaker[AsyncSession]
 
 
+REFUSED = "refused"  # audit action: someone without the role tried a moderator command
+FORGOTTEN = "forgotten"  # audit actor after the person asked to be forgotten
+
+
 async def my_data(sessions: Sessions, pseudonym: str) -> dict[str, Any]:
     """Everything stored under ``pseudonym``, summarised for the person to read."""
     async with sessions() as s:
@@ -36,6 +43,8 @@ async def my_data(sessions: Sessions, pseudonym: str) -> dict[str, Any]:
         for model, column in PERSONAL_TABLES:
             q = select(func.count()).select_from(model).where(getattr(model, column) == pseudonym)
             counts[model.__tablename__] = int((await s.execute(q)).scalar_one())
+        q = select(func.count()).select_from(AuditLog).where(AuditLog.actor_pseudonym == pseudonym)
+        counts[AuditLog.__tablename__] = int((await s.execute(q)).scalar_one())
         hits = (
             await s.execute(
                 select(Hit.created_at, Hit.family, Hit.risk)
@@ -60,6 +69,13 @@ async def forget(sessions: Sessions, pseudonym: str) -> dict[str, int]:
         for model, column in PERSONAL_TABLES:
             result = await s.execute(delete(model).where(getattr(model, column) == pseudonym))
             deleted[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        # A refused attempt records only who tried: it goes. What a moderator did stays in the
+        # log (rules changed, reviews handled), no longer linked to the person.
+        mine = AuditLog.actor_pseudonym == pseudonym
+        result = await s.execute(delete(AuditLog).where(mine, AuditLog.action == REFUSED))
+        gone = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        result = await s.execute(update(AuditLog).where(mine).values(actor_pseudonym=FORGOTTEN))
+        deleted[AuditLog.__tablename__] = gone + int(result.rowcount or 0)  # type: ignore[attr-defined]
     return deleted
 
 
@@ -71,7 +87,8 @@ async def purge_expired(
     update_days: int = 3,
     now: dt.datetime | None = None,
 ) -> dict[str, int]:
-    """Delete hits, feedback, reports and processed update ids past their retention."""
+    """Delete hits, feedback, reports, refused attempts in the audit log and processed update ids
+    past their retention."""
     now = now or utcnow()
     plan: list[tuple[Any, Any, int]] = [
         (Hit, Hit.created_at, hit_days),
@@ -85,6 +102,11 @@ async def purge_expired(
             cutoff = now - dt.timedelta(days=days)
             result = await s.execute(delete(model).where(column < cutoff))
             out[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        cutoff = now - dt.timedelta(days=report_days)
+        result = await s.execute(
+            delete(AuditLog).where(AuditLog.action == REFUSED, AuditLog.created_at < cutoff)
+        )
+        out[AuditLog.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
     return out
 
 

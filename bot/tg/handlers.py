@@ -258,6 +258,7 @@ async def cmd_mydata(update: Update, context: Ctx) -> None:
             hits=counts["hits"],
             feedback=counts["feedback"],
             reports=counts["reports"],
+            audit=counts["audit_log"],
             language=language,
         ),
     )

@@ -158,9 +158,9 @@ T: dict[str, dict[Lang, str]] = {
         "en": "Done — I'll reply in English.",
     },
     "mydata": {
-        "zh-hans": "🔒 关于你，我保存了：\n• 检查记录 {hits} 条\n• 反馈 {feedback} 条\n• 提交的（已去除个人信息的）消息 {reports} 条\n• 语言设置：{language}\n\n不包含任何消息原文、名字或电话。/forget 可全部删除。",
-        "zh-hant": "🔒 關於你，我保存了：\n• 檢查紀錄 {hits} 筆\n• 回饋 {feedback} 筆\n• 提交的（已去除個資的）訊息 {reports} 則\n• 語言設定：{language}\n\n不包含任何訊息原文、姓名或電話。/forget 可全部刪除。",
-        "en": "🔒 What I keep about you:\n• {hits} check record(s)\n• {feedback} feedback vote(s)\n• {reports} message(s) you sent to moderators (personal data removed)\n• language setting: {language}\n\nNo message text, name or phone number. /forget deletes all of it.",
+        "zh-hans": "🔒 关于你，我保存了：\n• 检查记录 {hits} 条\n• 反馈 {feedback} 条\n• 提交的（已去除个人信息的）消息 {reports} 条\n• 操作日志 {audit} 条\n• 语言设置：{language}\n\n不包含任何消息原文、名字或电话。/forget 可全部删除。",
+        "zh-hant": "🔒 關於你，我保存了：\n• 檢查紀錄 {hits} 筆\n• 回饋 {feedback} 筆\n• 提交的（已去除個資的）訊息 {reports} 則\n• 操作紀錄 {audit} 筆\n• 語言設定：{language}\n\n不包含任何訊息原文、姓名或電話。/forget 可全部刪除。",
+        "en": "🔒 What I keep about you:\n• {hits} check record(s)\n• {feedback} feedback vote(s)\n• {reports} message(s) you sent to moderators (personal data removed)\n• {audit} entry(ies) in the moderation log\n• language setting: {language}\n\nNo message text, name or phone number. /forget deletes all of it.",
     },
     "forget_done": {
         "zh-hans": "🗑 已删除与你相关的全部记录（共 {total} 条）。",

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from bot.storage import HitWriter
 from bot.storage.db import database
-from bot.storage.models import Report
+from bot.storage.models import AuditLog, Report
+from bot.storage.moderation import audit
 from bot.storage.queries import (
     add_feedback,
     add_report,
@@ -47,6 +48,10 @@ def test_mydata_and_forget(db_url: str) -> None:
             await add_report(
                 sessions, pseudonym=ALICE, text="加微信 abc", rule_id=None, risk="none", lang="zh"
             )
+            # Alice tried two moderator commands; a moderator's own action stays hers.
+            await audit(sessions, ALICE, "refused", "rules")
+            await audit(sessions, ALICE, "refused", "mod")
+            await audit(sessions, BOB, "rule.disable", "x")
             before = await my_data(sessions, ALICE)
             deleted = await forget(sessions, ALICE)
             after = await my_data(sessions, ALICE)
@@ -61,6 +66,7 @@ def test_mydata_and_forget(db_url: str) -> None:
         "user_prefs": 1,
         "subscriptions": 0,
         "pending_edits": 0,
+        "audit_log": 2,
     }
     assert before["language"] == "zh-hant" and before["region"] == "TW"
     assert len(before["recent_hits"]) == 3  # type: ignore[arg-type]
@@ -71,9 +77,28 @@ def test_mydata_and_forget(db_url: str) -> None:
         "user_prefs": 1,
         "subscriptions": 0,
         "pending_edits": 0,
+        "audit_log": 2,
     }
     assert all(v == 0 for v in after["counts"].values())  # type: ignore[attr-defined]
     assert other["counts"]["hits"] == 1  # type: ignore[index]
+
+
+def test_forget_unlinks_a_moderators_audit_trail_and_drops_refused_attempts(db_url: str) -> None:
+    """The audit log keeps what was done to the rules, not who a user was."""
+
+    async def go() -> list[tuple[str, str]]:
+        async with database(db_url) as sessions:
+            await audit(sessions, ALICE, "rule.disable", "x")
+            await audit(sessions, ALICE, "refused", "mod")
+            await audit(sessions, BOB, "refused", "rules")
+            await forget(sessions, ALICE)
+            async with sessions() as s:
+                rows = await s.execute(
+                    select(AuditLog.actor_pseudonym, AuditLog.action).order_by(AuditLog.id)
+                )
+                return [(a, b) for a, b in rows.all()]
+
+    assert asyncio.run(go()) == [("forgotten", "rule.disable"), (BOB, "refused")]
 
 
 def test_retention_purges_only_what_expired(db_url: str) -> None:
@@ -86,12 +111,17 @@ def test_retention_purges_only_what_expired(db_url: str) -> None:
             writer.record(record(2, now - dt.timedelta(days=179)))
             writer.record(record(3, now - dt.timedelta(days=1)))
             assert await writer.flush()
+            async with sessions() as s, s.begin():
+                for days, action in ((91, "refused"), (89, "refused"), (400, "rule.disable")):
+                    at = now - dt.timedelta(days=days)
+                    s.add(AuditLog(created_at=at, actor_pseudonym=BOB, action=action))
             counts = await purge_expired(sessions, hit_days=180, report_days=90, now=now)
             data = await my_data(sessions, f"{2:064x}")
             return counts, data["counts"]["hits"]  # type: ignore[index,return-value]
 
     counts, kept = asyncio.run(go())
     assert counts["hits"] == 1 and kept == 1
+    assert counts["audit_log"] == 1  # the old refused attempt; what moderators did is kept
 
 
 def test_reports_are_redacted_before_they_are_written(db_url: str) -> None:
