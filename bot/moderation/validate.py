@@ -101,15 +101,26 @@ def check_change(
     files = dict(live.files)
     files[file_name] = text
     where = f"upload/{file_name}"
-    _, problems = read_rule_files_partial(files, "upload")
+    source, problems = read_rule_files_partial(files, "upload")
     mine = [p for p in problems if p.path == where]
     others = [p for p in problems if p.path != where]
     if mine or others:
         out.problems.extend(str(p) for p in mine + others)
         return out
 
-    rule_id = rule_id_of(text) or ""
+    # The id as the loader read it (``id : x`` is ``x``), never a guess from the text.
+    parsed = [rid for rid, path in (source.paths if source else {}).items() if path == where]
+    rule_id = parsed[0] if parsed else ""
     out.rule_id = rule_id
+    if not rule_id or rule_id_of(text) != rule_id:
+        out.problems.append(f"{where}: the rule's id could not be read; write it as id: NAME")
+        return out
+    if live.file_name_for(rule_id) != file_name:
+        out.problems.append(
+            f"{where}: rule {rule_id!r} lives in {live.file_name_for(rule_id)}; send it under "
+            "that name"
+        )
+        return out
     current = live.get(rule_id)
     if current is not None and current.name != file_name:
         out.problems.append(f"{where}: duplicate rule id {rule_id!r} (also in {current.name})")
@@ -124,6 +135,9 @@ def check_change(
             return out
         out.new_version = out.base_version + 1 if current else max(edited, 1)
         text = with_version(text, out.new_version)
+        if version_of(text) != out.new_version or rule_id_of(text) != rule_id:
+            out.problems.append(f"{where}: the version could not be set; write it as version: N")
+            return out
         files[file_name] = text
     out.text = text
 
