@@ -135,8 +135,8 @@ MT: dict[str, dict[str, str]] = {
     },
     "reviews_empty": {"en": "Nothing to review.", "zh": "没有待审核的内容。"},
     "report_item": {
-        "en": "📨 Report #{id} ({date}, matched: {rule}, risk {risk}):\n<blockquote>{text}</blockquote>",
-        "zh": "📨 举报 #{id}（{date}，匹配：{rule}，风险 {risk}）：\n<blockquote>{text}</blockquote>",
+        "en": "📨 Report #{id} ({date}, matched: {rule}{version}, risk {risk}):\n<blockquote>{text}</blockquote>",
+        "zh": "📨 举报 #{id}（{date}，匹配：{rule}{version}，风险 {risk}）：\n<blockquote>{text}</blockquote>",
     },
     "wrong_item": {
         "en": "👎 “Wrong” on {rule} v{version} ({date})",
@@ -745,6 +745,7 @@ async def cmd_reviews(
                 id=r.id,
                 date=f"{r.created_at:%Y-%m-%d}",
                 rule=html.escape(rule),
+                version=f" v{r.rule_version}" if r.rule_version else "",
                 risk=r.risk,
                 text=html.escape(r.redacted_text[:1500]),
             ),

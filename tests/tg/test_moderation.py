@@ -305,3 +305,65 @@ def test_moderators_hear_weekly_about_rules_past_their_review_date(tmp_path: Pat
             assert mod.seen() == before + 1
 
     run(go())
+
+
+def test_feedback_and_reports_carry_the_rule_they_answer(tmp_path: Path) -> None:
+    """Before: 👎 was stored with no rule and a report with risk "unknown", so /rules showed
+    👎0 after a vote and /reviews could not offer the report as an example of its rule."""
+    from bot.storage.models import Feedback, Report
+
+    async def go() -> None:
+        async with running_bot(tmp_path, **ENV) as r:
+            mod = await _moderator(r)
+            user = Chat(r, 900200)
+            [verdict] = await user.say(FAKE_CS_ZH)
+            live_version = r.deps.live.get(RULE).version  # type: ignore[union-attr]
+            data = [
+                b["callback_data"]
+                for row in verdict["reply_markup"]["inline_keyboard"]
+                for b in row
+            ]
+            wrong = next(d for d in data if d.startswith("fb:w:"))
+            ask = next(d for d in data if d.startswith("rp:ask:"))
+            r.emu.press_button(user.chat, user.user, verdict, wrong)
+            r.emu.press_button(user.chat, user.user, verdict, ask)
+            for _ in range(100):
+                current = r.emu.sent_messages(user.chat["id"])[0]
+                yes = [
+                    b["callback_data"]
+                    for row in current["reply_markup"]["inline_keyboard"]
+                    for b in row
+                    if b["callback_data"].startswith("rp:yes:")
+                ]
+                if yes:
+                    break
+                await asyncio.sleep(0.1)
+            r.emu.press_button(user.chat, user.user, current, yes[0])
+            for _ in range(100):
+                async with r.deps.sessions() as s:
+                    reports = (await s.execute(select(Report))).scalars().all()
+                    votes = (await s.execute(select(Feedback))).scalars().all()
+                if reports and votes:
+                    break
+                await asyncio.sleep(0.1)
+            assert [(v.vote, v.rule_id, v.rule_version) for v in votes] == [
+                ("wrong", RULE, live_version)
+            ]
+            [report] = reports
+            assert (report.rule_id, report.rule_version, report.risk) == (
+                RULE,
+                live_version,
+                "high",
+            )
+            [rules] = await mod.say("/rules")
+            line = next(
+                ln for ln in rules["text"].splitlines() if f"{RULE}</code>" in ln or RULE in ln
+            )
+            assert "👎1" in line, line
+            items = await mod.say("/reviews", n=2)
+            [item] = [m for m in items if "Report #" in m["text"]]
+            assert f"matched: {RULE} v{live_version}, risk high" in item["text"]
+            labels = [b["text"] for row in item["reply_markup"]["inline_keyboard"] for b in row]
+            assert f"➕ scam example of {RULE}" in labels
+
+    run(go())
