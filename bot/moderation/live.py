@@ -58,7 +58,7 @@ def _at(mark: object) -> int:
     return index
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def rule_header(text: str) -> Header:
     """Read ``id`` and ``version`` with the YAML parser (events only: no recursion, no object
     built, so deep or hostile files cost nothing here; the loader refuses them properly).
@@ -261,7 +261,8 @@ class LiveRules:
         fallbacks: dict[str, list[tuple[int, str | None]]] = {}
         for _ in range(MAX_BUILD_ATTEMPTS):
             if files == self.files:
-                return self._engine, files, self._mark_in_force(broken, files)
+                # Nothing new in force: what was found broken before still is.
+                return self._engine, files, self._mark_in_force(broken or self.broken, files)
             try:
                 engine = await asyncio.to_thread(Engine.from_files, files, "live")
                 return engine, files, self._mark_in_force(broken, files)
