@@ -21,6 +21,9 @@ from bot.engine.model import BrandFile, Rule, SignalLibrary
 M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 256 * 1024
+# Collections inside collections: a rule needs about 8 (stages, a stage, its signals, a signal,
+# its phrases…); deeper is a bomb (800 bytes of brackets overflowed Python's stack).
+MAX_DEPTH = 32
 SIGNALS_FILE = "_signals.yaml"
 BRANDS_FILE = "_brands.yaml"
 
@@ -61,7 +64,24 @@ class _NoAliasLoader(yaml.SafeLoader):
     """Safe loader that refuses anchors and aliases: rules never need them, bombs do. Only
     true/false are booleans (YAML 1.2), so a rule id or a phrase "no", "on" or "off" stays text."""
 
+    depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
+            if self.depth >= MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested more than {MAX_DEPTH} levels deep",
+                    problem_mark=event.start_mark,
+                )
+            self.depth += 1
+            try:
+                return self._compose_checked(parent, index)
+            finally:
+                self.depth -= 1
+        return self._compose_checked(parent, index)
+
+    def _compose_checked(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.MarkedYAMLError(
@@ -154,6 +174,8 @@ def parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
         raise RuleProblemError(RuleProblem(where, *yaml_error_location(exc))) from exc
     except yaml.YAMLError as exc:
         raise RuleProblemError(RuleProblem(where, None, f"YAML: {exc}")) from exc
+    except RecursionError as exc:  # not expected past MAX_DEPTH; never a traceback anyway
+        raise RuleProblemError(RuleProblem(where, None, "YAML: nested too deep")) from exc
     finally:
         loader.dispose()
     if node is None:

@@ -158,7 +158,10 @@ class Report(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     user_pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM), index=True)
     redacted_text: Mapped[str] = mapped_column(Text)
+    # The verdict the report answers (the hit under whose reply 📨 was pressed).
     rule_id: Mapped[str | None] = mapped_column(String(64))
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    hit_event_id: Mapped[str | None] = mapped_column(String(36))
     risk: Mapped[str] = mapped_column(String(8))
     lang: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | accepted | dismissed

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.privacy import redact
 from bot.storage.models import (
     AuditLog,
     Feedback,
@@ -259,6 +260,56 @@ async def take_pending(sessions: Sessions, pending_id: int, author: str, state: 
 async def set_pending_state(sessions: Sessions, pending_id: int, state: str) -> None:
     async with sessions() as s, s.begin():
         await s.execute(update(PendingEdit).where(PendingEdit.id == pending_id).values(state=state))
+
+
+# -- what feedback and reports answer ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The verdict a reply showed, from its hit: what a 👎 or a 📨 under that reply is about."""
+
+    rule_id: str | None
+    rule_version: int | None
+    risk: str
+
+
+async def answered_by_hit(sessions: Sessions, event_id: str, pseudonym: str) -> Answered | None:
+    """The shown (not shadow) verdict of hit ``event_id``, if it was this person's check."""
+    async with sessions() as s:
+        q = select(Hit.rule_id, Hit.rule_version, Hit.risk).where(
+            Hit.event_id == event_id, Hit.user_pseudonym == pseudonym, Hit.shadow.is_(False)
+        )
+        row = (await s.execute(q.limit(1))).first()
+    return Answered(row[0], row[1], row[2]) if row is not None else None
+
+
+async def add_answered_report(
+    sessions: Sessions,
+    *,
+    pseudonym: str,
+    text: str,
+    answered: Answered | None,
+    hit_event_id: str | None,
+    lang: str,
+) -> int:
+    """Store a message a person sent to moderators (redacted first) with the rule and version
+    of the verdict it answers, so /reviews can offer it as an example of that rule."""
+    async with sessions() as s, s.begin():
+        report = Report(
+            created_at=utcnow(),
+            user_pseudonym=pseudonym,
+            redacted_text=redact(text),
+            rule_id=answered.rule_id if answered else None,
+            rule_version=answered.rule_version if answered else None,
+            hit_event_id=hit_event_id,
+            risk=answered.risk if answered else "unknown",
+            lang=lang,
+            status="open",
+        )
+        s.add(report)
+        await s.flush()
+        return int(report.id)
 
 
 # -- numbers and the review queue ---------------------------------------------------------------

@@ -45,9 +45,9 @@ from bot.engine import Verdict
 from bot.metrics import CHECK_SECONDS, CHECKS
 from bot.storage import hits_from_verdict
 from bot.storage.hits import HitRecord, InputKind
+from bot.storage.moderation import Answered, add_answered_report, answered_by_hit
 from bot.storage.queries import (
     add_feedback,
-    add_report,
     forget,
     get_chat_mode,
     get_preference,
@@ -611,6 +611,21 @@ async def on_my_chat_member(update: Update, context: Ctx) -> None:
 # --- buttons ---------------------------------------------------------------------------------
 
 
+async def answered_hit(deps: Deps, p: Person, ref: str) -> Answered | None:
+    """The verdict a reply's buttons answer (its hit, this person's). A hit still waiting in
+    this process's writer is written first; None if it cannot be found."""
+    for attempt in range(2):
+        try:
+            found = await answered_by_hit(deps.sessions, ref, p.pseudonym)
+        except Exception as exc:  # noqa: BLE001 - the vote or report still counts without it
+            log.warning("verdict of a reply not found: %s", type(exc).__name__)
+            return None
+        if found is not None or attempt or not deps.writer.pending:
+            return found
+        await deps.writer.flush()
+    return None
+
+
 async def on_button(update: Update, context: Ctx) -> None:
     deps = deps_of(context)
     query = update.callback_query
@@ -651,12 +666,13 @@ async def on_button(update: Update, context: Ctx) -> None:
         _, vote, ref = data.split(":", 2)
         await query.answer(t("thanks", p.lang))
         try:
+            answered = await answered_hit(deps, p, ref)
             await add_feedback(
                 deps.sessions,
                 pseudonym=p.pseudonym,
                 hit_event_id=ref,
-                rule_id=None,
-                rule_version=None,
+                rule_id=answered.rule_id if answered else None,
+                rule_version=answered.rule_version if answered else None,
                 vote="helpful" if vote == "h" else "wrong",
             )
         except Exception as exc:  # noqa: BLE001 - feedback is best effort
@@ -682,12 +698,12 @@ async def on_button(update: Update, context: Ctx) -> None:
                 await query.answer(t("report_gone", p.lang), show_alert=True)
                 return
             try:
-                await add_report(
+                await add_answered_report(
                     deps.sessions,
                     pseudonym=p.pseudonym,
                     text=text,
-                    rule_id=None,
-                    risk="unknown",
+                    answered=await answered_hit(deps, p, ref),
+                    hit_event_id=ref,
                     lang=p.lang,
                 )
             except Exception as exc:  # noqa: BLE001 - say so; the person can try again

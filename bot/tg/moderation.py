@@ -24,7 +24,7 @@ from telegram.ext import ContextTypes
 from bot.digest.stats import week_id
 from bot.lang import rule_text
 from bot.moderation.edits import EditError, add_example, add_phrase, set_status
-from bot.moderation.live import version_of, with_version
+from bot.moderation.live import Broken, version_of, with_version
 from bot.moderation.validate import MAX_RULE_BYTES, Checked, check_change
 from bot.storage.db import engine_of
 from bot.storage.locks import exclusive
@@ -108,6 +108,12 @@ MT: dict[str, dict[str, str]] = {
         "en": "✅ {rule} version {version} is live. Every bot process uses it within a few seconds.",
         "zh": "✅ {rule} 第 {version} 版已生效，所有机器人进程会在几秒内启用。",
     },
+    "not_in_force": {
+        "en": "⚠️ {rule} version {version} was stored but cannot be built, so it is NOT in force ({in_force}):\n{problems}\nFix it and send a new version; other rule changes are not held up.",
+        "zh": "⚠️ {rule} 第 {version} 版已保存，但无法构建，因此没有生效（{in_force}）：\n{problems}\n请修正后提交新版本；其他规则的修改不受影响。",
+    },
+    "in_force_version": {"en": "version {version} stays in force", "zh": "继续使用第 {version} 版"},
+    "in_force_none": {"en": "the rule is not loaded", "zh": "该规则未加载"},
     "cancelled": {"en": "Cancelled; nothing was changed.", "zh": "已取消，未做任何修改。"},
     "expired": {
         "en": "This change is no longer waiting (confirmed, cancelled or expired). Nothing was changed.",
@@ -129,8 +135,8 @@ MT: dict[str, dict[str, str]] = {
     },
     "reviews_empty": {"en": "Nothing to review.", "zh": "没有待审核的内容。"},
     "report_item": {
-        "en": "📨 Report #{id} ({date}, matched: {rule}, risk {risk}):\n<blockquote>{text}</blockquote>",
-        "zh": "📨 举报 #{id}（{date}，匹配：{rule}，风险 {risk}）：\n<blockquote>{text}</blockquote>",
+        "en": "📨 Report #{id} ({date}, matched: {rule}{version}, risk {risk}):\n<blockquote>{text}</blockquote>",
+        "zh": "📨 举报 #{id}（{date}，匹配：{rule}{version}，风险 {risk}）：\n<blockquote>{text}</blockquote>",
     },
     "wrong_item": {
         "en": "👎 “Wrong” on {rule} v{version} ({date})",
@@ -279,6 +285,8 @@ async def cmd_rules(update: Update, context: Ctx, deps: Deps, p: Person, message
             f"• <code>{html.escape(rid)}</code> {status} v{rf.version} · {hits} / 👎{wrong}"
             + (f" · {review}{due}" if review else "")
         )
+    for broken in sorted(deps.live.broken.values(), key=lambda b: b.rule_id):
+        lines.append(_not_in_force(broken, p.lang))
     for chunk in _chunks(lines):
         await reply(message, chunk)
 
@@ -686,7 +694,28 @@ async def _decide(
         await deps.live.refresh(deps.sessions)
     except Exception as exc:  # noqa: BLE001 - every process picks the revision up anyway
         log.warning("after a rule commit: %s", type(exc).__name__)
+    broken = deps.live.broken.get(pending.rule_id)
+    if broken is not None and broken.version == version:
+        await reply(message, _not_in_force(broken, p.lang))
+        return
     await reply(message, mt("done", p.lang, rule=html.escape(pending.rule_id), version=version))
+
+
+def _not_in_force(broken: Broken, lang: Lang) -> str:
+    in_force = (
+        mt("in_force_version", lang, version=broken.in_force)
+        if broken.in_force is not None
+        else mt("in_force_none", lang)
+    )
+    shown = [x if len(x) <= 200 else x[:199] + "…" for x in broken.problems[:5]]
+    return mt(
+        "not_in_force",
+        lang,
+        rule=html.escape(broken.rule_id),
+        version=broken.version,
+        in_force=in_force,
+        problems="\n".join(f"• {html.escape(x)}" for x in shown),
+    )
 
 
 # -- the review queue ------------------------------------------------------------------------------
@@ -716,6 +745,7 @@ async def cmd_reviews(
                 id=r.id,
                 date=f"{r.created_at:%Y-%m-%d}",
                 rule=html.escape(rule),
+                version=f" v{r.rule_version}" if r.rule_version else "",
                 risk=r.risk,
                 text=html.escape(r.redacted_text[:1500]),
             ),

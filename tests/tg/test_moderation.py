@@ -305,3 +305,126 @@ def test_moderators_hear_weekly_about_rules_past_their_review_date(tmp_path: Pat
             assert mod.seen() == before + 1
 
     run(go())
+
+
+def test_feedback_and_reports_carry_the_rule_they_answer(tmp_path: Path) -> None:
+    """Before: 👎 was stored with no rule and a report with risk "unknown", so /rules showed
+    👎0 after a vote and /reviews could not offer the report as an example of its rule."""
+    from bot.storage.models import Feedback, Report
+
+    async def go() -> None:
+        async with running_bot(tmp_path, **ENV) as r:
+            mod = await _moderator(r)
+            user = Chat(r, 900200)
+            [verdict] = await user.say(FAKE_CS_ZH)
+            live_version = r.deps.live.get(RULE).version  # type: ignore[union-attr]
+            data = [
+                b["callback_data"]
+                for row in verdict["reply_markup"]["inline_keyboard"]
+                for b in row
+            ]
+            wrong = next(d for d in data if d.startswith("fb:w:"))
+            ask = next(d for d in data if d.startswith("rp:ask:"))
+            r.emu.press_button(user.chat, user.user, verdict, wrong)
+            r.emu.press_button(user.chat, user.user, verdict, ask)
+            for _ in range(100):
+                current = r.emu.sent_messages(user.chat["id"])[0]
+                yes = [
+                    b["callback_data"]
+                    for row in current["reply_markup"]["inline_keyboard"]
+                    for b in row
+                    if b["callback_data"].startswith("rp:yes:")
+                ]
+                if yes:
+                    break
+                await asyncio.sleep(0.1)
+            r.emu.press_button(user.chat, user.user, current, yes[0])
+            for _ in range(100):
+                async with r.deps.sessions() as s:
+                    reports = (await s.execute(select(Report))).scalars().all()
+                    votes = (await s.execute(select(Feedback))).scalars().all()
+                if reports and votes:
+                    break
+                await asyncio.sleep(0.1)
+            assert [(v.vote, v.rule_id, v.rule_version) for v in votes] == [
+                ("wrong", RULE, live_version)
+            ]
+            [report] = reports
+            assert (report.rule_id, report.rule_version, report.risk) == (
+                RULE,
+                live_version,
+                "high",
+            )
+            [rules] = await mod.say("/rules")
+            line = next(
+                ln for ln in rules["text"].splitlines() if f"{RULE}</code>" in ln or RULE in ln
+            )
+            assert "👎1" in line, line
+            items = await mod.say("/reviews", n=2)
+            [item] = [m for m in items if "Report #" in m["text"]]
+            assert f"matched: {RULE} v{live_version}, risk high" in item["text"]
+            labels = [b["text"] for row in item["reply_markup"]["inline_keyboard"] for b in row]
+            assert f"➕ scam example of {RULE}" in labels
+
+    run(go())
+
+
+def test_hostile_uploads_are_refused_and_a_broken_revision_blocks_nothing(tmp_path: Path) -> None:
+    """Before: ``id : x`` previewed "0 of 0 scam examples", was stored under the id '' and
+    made every later rebuild fail, so another moderator's confirmed /disable never took
+    effect; 800 bytes of nested YAML answered "something went wrong"; a rule of costly RE2
+    patterns was accepted."""
+    from bot.storage.moderation import commit_revision
+
+    other_rule = "pay-to-account-lures"
+
+    async def go() -> None:
+        async with running_bot(tmp_path, **ENV) as r:
+            mod = await _moderator(r)
+            original = r.deps.live.get(RULE)
+            assert original is not None
+            before = copy.deepcopy(r.deps.live.files)
+
+            spaced = original.text.replace(f"id: {RULE}", f"id : {RULE}", 1)
+            preview = await mod.upload(
+                spaced.replace("severity:", "review_by: 2030-01-01\nseverity:", 1).encode(),
+                f"{RULE}.yaml",
+            )
+            assert "Confirm" in preview and "0 of 0 scam" not in preview, preview
+            assert (
+                f"Change to {RULE}: version {original.version} → {original.version + 1}" in preview
+            )
+
+            deep = "id: deep-rule\nversion: 1\nstages:\n  - " + "[" * 400 + "]" * 400 + "\n"
+            text = await mod.upload(deep.encode(), "deep-rule.yaml")
+            assert "deep-rule.yaml:4: YAML: nested more than 32 levels deep" in text, text
+            costly = original.text.replace(
+                "regex:", "regex:\n          - '[\\p{L}\\p{N}]{1000}x'", 1
+            )
+            text = await mod.upload(costly.encode(), f"{RULE}.yaml")
+            assert "too costly" in text and "Confirm" not in text, text
+            assert r.deps.live.files == before
+
+            # A revision stored by the old code under the id '' (it cannot be built).
+            await commit_revision(
+                r.deps.sessions,
+                rule_id="",
+                base_version=0,
+                yaml_text=original.text.replace(f"id: {RULE}", f"id : {RULE}-2", 1),
+                diff="",
+                reason="old upload",
+                author="x" * 64,
+                action="upload",
+                version=1,
+            )
+            await r.deps.live.refresh(r.deps.sessions)
+            other = r.deps.live.get(other_rule)
+            assert other is not None
+            [preview] = await mod.say(f"/disable {other_rule}\nwhy: too many false alarms")
+            [done] = await mod.press(preview, 0)
+            assert f"{other_rule} version {other.version + 1} is live" in done["text"]
+            assert all(cr.rule.id != other_rule for cr in r.deps.engine().rules.rules)
+            [rules] = await mod.say("/rules")
+            assert "cannot be built, so it is NOT in force" in rules["text"]
+
+    run(go())
