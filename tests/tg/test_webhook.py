@@ -259,3 +259,30 @@ def test_silent_and_slow_connections_are_closed(tmp_path: Path, monkeypatch: Any
             await emu.stop()
 
     run(go())
+
+
+def test_a_lone_surrogate_in_the_text_still_gets_the_warning(tmp_path: Path) -> None:
+    # JSON can carry "\ud800" without its partner; no encoding can, so a reply quoting it
+    # failed (before: the warning retried five times, then the error reply four times).
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with worker(tmp_path, emu) as (url, _), httpx.AsyncClient(timeout=60) as http:
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                text = FAKE_CS_ZH.replace("客服", "客\\ud800服").replace("包裹", "包\\udfff裹")
+                answer = await http.post(
+                    f"{url}/telegram",
+                    content=raw_update("5", text=f'"{text}"', user=user["id"]),
+                    headers={SECRET_HEADER: SECRET, "content-type": "application/json"},
+                )
+                assert answer.status_code == 200
+                await asyncio.sleep(0.5)
+                [warning] = emu.sent_messages(chat["id"])
+                assert "高风险" in warning["text"]
+                assert emu.internal_errors == []
+        finally:
+            await emu.stop()
+
+    run(go())
