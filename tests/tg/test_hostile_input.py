@@ -149,3 +149,22 @@ def test_invisible_characters_between_letters_do_not_hide_a_scam(tmp_path: Path)
                 assert "高风险" in answer["text"], f"U+{ord(filler):04X}"
 
     run(go())
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((1110, 9990), (222, 2000)),  # a tall sheet: shrunk, not stretched back to 736 wide
+        ((900, 320), (2000, 711)),  # a small picture: enlarged, as far as the long side allows
+        ((1080, 2400), (900, 2000)),  # a phone screenshot
+        ((800, 1000), (800, 1000)),  # already fine
+    ],
+)
+def test_the_text_detector_sees_at_most_max_side_squared(
+    size: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    from bot.tg.media import MAX_SIDE, _ocr_input
+
+    shown = _ocr_input(Image.new("RGB", size, "white"))
+    assert shown.size == expected
+    assert max(shown.size) <= MAX_SIDE
