@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.engine import Engine, RuleSetError, Verdict
+from bot.logmask import install as install_mask
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -121,11 +122,16 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # rendered (and masked) by bot.logmask.SecretMask
+            entry["exc"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, *, quiet: bool = False, json_lines: bool = False) -> None:
-    """Structured-enough logs on stderr. HTTP clients may log request URLs at INFO, and
+def configure_logging(
+    level: str, *, quiet: bool = False, json_lines: bool = False, secrets: Sequence[str] = ()
+) -> None:
+    """Structured-enough logs on stderr, with ``secrets`` masked in every line (whatever the
+    library: see ``bot.logmask``). HTTP clients may log request URLs at INFO, and
     Telegram's URLs contain the bot token, so they are held at WARNING whatever the level; the
     scheduler would log every run of every job. python-telegram-bot logs request parameters
     and whole updates (message text, names, ids) at DEBUG, so it never goes below INFO."""
@@ -139,6 +145,7 @@ def configure_logging(level: str, *, quiet: bool = False, json_lines: bool = Fal
         formatter.converter = time.gmtime
         for handler in logging.getLogger().handlers:
             handler.setFormatter(formatter)
+    install_mask(secrets)
     for noisy in ("httpx", "httpcore", "aiohttp", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(numeric, logging.INFO))
@@ -167,7 +174,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
+    configure_logging(
+        settings.log_level, json_lines=settings.log_format == "json", secrets=secrets_of(settings)
+    )
     engine = Engine.from_dir(settings.engine.rules_dir)
     if args.mode == "webhook":
         from bot.tg.webhook import run_webhook
@@ -183,8 +192,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         port = args.port or settings.webhook.port
         run_webhook(settings, engine, host=host, port=port)
         return EXIT_OK
-    run_polling(settings, engine)
+    from telegram.error import InvalidToken
+
+    try:
+        run_polling(settings, engine)
+    except InvalidToken:
+        # python-telegram-bot's message quotes the whole token: say what to check instead.
+        logging.getLogger("bot").error(
+            "the Bot API rejected the bot token (HTTP 401 or 404): check SENTINEL_BOT_TOKEN "
+            "and telegram.api_base_url"
+        )
+        return EXIT_FAIL
     return EXIT_OK
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """What no log line may show: the secrets in the settings, and the database password."""
+    from urllib.parse import urlsplit
+
+    found = [
+        value.get_secret_value()
+        for value in (settings.bot_token, settings.webhook_secret, settings.pseudonym_key)
+        if value is not None
+    ]
+    if settings.database_url is not None:
+        try:
+            password = urlsplit(settings.database_url.get_secret_value()).password
+        except ValueError:
+            password = None
+        if password:
+            found.append(password)
+    return found
 
 
 def cmd_rules_lint(args: argparse.Namespace) -> int:

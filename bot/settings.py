@@ -69,6 +69,11 @@ class TelegramSettings(_Section):
     conversation_window_seconds: float = Field(default=1.0, gt=0, le=10)
     # Larger images are refused with a polite message.
     max_image_mb: int = Field(default=10, ge=1, le=20)
+    # Images with more pixels than this (millions) are refused from their header, before any
+    # decoding: a phone screenshot has 2-5, a 5K desktop 15.
+    max_image_megapixels: float = Field(default=16, gt=0, le=40)
+    # Text read from one image (OCR lines and QR payloads) is cut to this many characters.
+    max_image_text_chars: int = Field(default=5_000, ge=100, le=100_000)
     # OCR runs in worker threads; this many at once (about 1 s each on two cores).
     ocr_workers: int = Field(default=1, ge=1, le=8)
     # Flood control per person: this many messages at once, then one every N seconds.

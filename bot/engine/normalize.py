@@ -235,24 +235,28 @@ def _fold_for_table(ch: str) -> str:
 def _pass1(original: str) -> tuple[str, list[int] | None]:
     """Fold every character. Returns the text and, unless every character folded to exactly
     one, the original index of each output character (None means identity)."""
+    global _TABLE, _IRREGULAR
+    # Checks may run in several threads (the bot's checker, a moderator's preview): each call
+    # works on the tables it started with, and a full table is replaced, never cleared.
+    table, irregular = _TABLE, _IRREGULAR
     present = set(original)
-    missing = [ch for ch in present if ord(ch) not in _TABLE]
+    missing = [ch for ch in present if ord(ch) not in table]
     if missing:
-        if len(_TABLE) > _TABLE_LIMIT:
-            _TABLE.clear()
-            _IRREGULAR.clear()
+        if len(table) > _TABLE_LIMIT:
+            table, irregular = {}, set()
+            _TABLE, _IRREGULAR = table, irregular
             missing = list(present)
         for ch in missing:
             folded = _fold_for_table(ch)
-            _TABLE[ord(ch)] = folded
+            table[ord(ch)] = folded
             if len(folded) != 1:
-                _IRREGULAR.add(ch)
-    if present.isdisjoint(_IRREGULAR):
-        return original.translate(_TABLE), None
+                irregular.add(ch)
+    if present.isdisjoint(irregular):
+        return original.translate(table), None
     out: list[str] = []
     idx: list[int] = []
     for i, ch in enumerate(original):
-        folded = _TABLE[ord(ch)]
+        folded = table[ord(ch)]
         out.append(folded)
         idx.extend([i] * len(folded))
     return "".join(out), idx

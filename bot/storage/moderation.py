@@ -292,14 +292,16 @@ async def add_answered_report(
     answered: Answered | None,
     hit_event_id: str | None,
     lang: str,
+    redacted: bool = False,
 ) -> int:
-    """Store a message a person sent to moderators (redacted first) with the rule and version
-    of the verdict it answers, so /reviews can offer it as an example of that rule."""
+    """Store a message a person sent to moderators (redacted first, unless the caller says it
+    already is: the bot redacts in a worker thread) with the rule and version of the verdict it
+    answers, so /reviews can offer it as an example of that rule."""
     async with sessions() as s, s.begin():
         report = Report(
             created_at=utcnow(),
             user_pseudonym=pseudonym,
-            redacted_text=redact(text),
+            redacted_text=text if redacted else redact(text),
             rule_id=answered.rule_id if answered else None,
             rule_version=answered.rule_version if answered else None,
             hit_event_id=hit_event_id,

@@ -174,13 +174,15 @@ async def add_report(
     rule_id: str | None,
     risk: str,
     lang: str,
+    redacted: bool = False,
 ) -> int:
-    """Store a message the user chose to send to moderators, redacted first."""
+    """Store a message the user chose to send to moderators, redacted first (unless the caller
+    says it already is: the bot redacts in a worker thread, off the event loop)."""
     async with sessions() as s, s.begin():
         report = Report(
             created_at=utcnow(),
             user_pseudonym=pseudonym,
-            redacted_text=redact(text),
+            redacted_text=text if redacted else redact(text),
             rule_id=rule_id,
             risk=risk,
             lang=lang,

@@ -226,6 +226,7 @@ def build_application(
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("digest broadcast did not stop in time; it resumes at the next start")
         await writer.stop()
+        deps.checks.close()
         await dispose(db)
 
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -262,7 +263,11 @@ def build_application(
         sealer=Sealer(key),
         sessions=sessions,
         writer=writer,
-        images=ImageReader(tg.ocr_workers),
+        images=ImageReader(
+            tg.ocr_workers,
+            max_pixels=int(tg.max_image_megapixels * 1_000_000),
+            max_text_chars=tg.max_image_text_chars,
+        ),
         flood=FloodLimiter(tg.flood_burst, 1.0 / tg.flood_every_seconds),
         gather=Gatherer(
             tg.conversation_window_seconds, settings.engine.conversation_max_messages, process_batch

@@ -20,7 +20,7 @@ from bot.moderation.live import LiveRules
 from bot.privacy import Pseudonymizer, Sealer
 from bot.settings import Settings
 from bot.storage import HitWriter
-from bot.tg.flow import FloodLimiter, Gatherer
+from bot.tg.flow import FloodLimiter, Gatherer, SerialWorker
 from bot.tg.media import ImageReader
 from bot.tg.sending import DigestSender
 
@@ -95,6 +95,7 @@ class Deps:
     broadcast_stop: asyncio.Event | None = None
     digest_sender: DigestSender | None = None
     baseline: list[str] = field(default_factory=list)  # ordinary messages edits must pass
+    checks: SerialWorker = field(default_factory=SerialWorker)  # the engine, off the loop
 
 
 def attach(bot_data: dict[str, Any], deps: Deps) -> None:

@@ -1,8 +1,10 @@
-"""Per-person flow control: a flood limit, and gathering forwarded messages into one check.
+"""Per-person flow control: a flood limit, gathering forwarded messages into one check, and
+the one thread checks run in.
 
 Owns: in-memory, per-process state keyed by pseudonyms (never raw ids). A person who floods is
 slowed with one polite notice; several messages forwarded together (arriving within a short
 window) are checked as one conversation so the reply can name the furthest stage reached.
+Checks run off the event loop, one at a time, in the order they were asked for.
 """
 
 from __future__ import annotations
@@ -11,10 +13,40 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class SerialWorker:
+    """Runs blocking work (the engine's check) in one worker thread, in the order it was
+    submitted. The event loop stays free for other updates meanwhile; one thread keeps the
+    engine's lazily filled caches unshared, keeps each person's answers in the order of their
+    messages, and bounds what one long check costs anyone else to its own (capped) duration."""
+
+    def __init__(self, name: str = "check") -> None:
+        self._name = name
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def run(self, fn: Callable[..., Result], *args: Any) -> tuple[Result, float]:
+        """``fn(*args)`` and the seconds it took (queueing not counted)."""
+
+        def timed() -> tuple[Result, float]:
+            started = time.perf_counter()
+            result = fn(*args)
+            return result, time.perf_counter() - started
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, timed)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 @dataclass

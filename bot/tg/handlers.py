@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +43,7 @@ from telegram.ext import (
 from bot.digest.build import build_digest
 from bot.engine import Verdict
 from bot.metrics import CHECK_SECONDS, CHECKS
+from bot.privacy import redact
 from bot.storage import hits_from_verdict
 from bot.storage.hits import HitRecord, InputKind
 from bot.storage.moderation import Answered, add_answered_report, answered_by_hit
@@ -68,7 +69,7 @@ from bot.tg.i18n import (
     region_for,
     t,
 )
-from bot.tg.media import ImageError
+from bot.tg.media import ImageError, TooManyPixels, cap
 from bot.tg.render import (
     Button,
     Reply,
@@ -110,6 +111,24 @@ def store_hits(deps: Deps, records: list[HitRecord]) -> None:
 def observe_check(verdict: Verdict, seconds: float) -> None:
     CHECK_SECONDS.observe(seconds)
     CHECKS.labels(verdict.risk, verdict.rule.family if verdict.rule else "none").inc()
+
+
+async def run_check(deps: Deps, texts: str | list[str], links: tuple[str, ...]) -> Verdict:
+    """The engine's check, in the checking thread: the event loop answers others meanwhile."""
+    verdict, seconds = await deps.checks.run(deps.engine().check, texts, links)
+    observe_check(verdict, seconds)
+    return verdict
+
+
+# After JSON decoding, a surrogate left in a string has no partner (pairs become one character):
+# no encoding can carry it, so a reply quoting it could not be sent.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def user_text(message: Message) -> str:
+    """The text or caption of a message as the engine and the reply may use it."""
+    text = message.text or message.caption or ""
+    return text if text.isascii() else _LONE_SURROGATE.sub("", text)
 
 
 async def reply(
@@ -430,7 +449,7 @@ async def read_message(deps: Deps, update: Update, message: Message) -> Piece | 
     if message.voice or message.audio or message.video_note or message.video:
         await reply(message, t("voice", p.lang))
         return None
-    text = message.text or message.caption or ""
+    text = user_text(message)
     links = hidden_links(message)
     image_file: PhotoSize | Document | None = None
     if message.photo:
@@ -477,10 +496,16 @@ async def prepare(
             await reply(message, too_large)
             return None
         read = await deps.images.read(data)
+    except TooManyPixels:
+        mp = deps.settings.telegram.max_image_megapixels
+        await reply(message, t("image_too_many_pixels", p.lang, mp=f"{mp:g}"))
+        return None
     except ImageError:
         await reply(message, t("bad_image", p.lang))
         return None
-    image_text = "\n".join(x for x in (text, read.text, *read.qr) if x)
+    image_text = cap(
+        "\n".join(x for x in (text, read.text, *read.qr) if x), deps.settings.engine.max_text_chars
+    )
     if not image_text.strip():
         await reply(message, t("no_text_in_image", p.lang))
         return None
@@ -490,10 +515,15 @@ async def prepare(
 async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     """Check one message or a forwarded batch together, store the facts, answer once."""
     pieces = pieces[-deps.settings.engine.conversation_max_messages :]
+    # A conversation is checked as a whole up to the length of one message: the latest pieces.
+    room = deps.settings.engine.max_text_chars
+    kept = 0
+    while kept < len(pieces) and (kept == 0 or len(pieces[-kept - 1].text) <= room):
+        room -= len(pieces[-kept - 1].text)
+        kept += 1
+    pieces = pieces[-kept:]
     links = tuple(link for piece in pieces for link in piece.links)
-    started = time.perf_counter()
-    verdict: Verdict = deps.engine().check([piece.text for piece in pieces], links)
-    observe_check(verdict, time.perf_counter() - started)
+    verdict = await run_check(deps, [piece.text for piece in pieces], links)
     kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else pieces[-1].kind
     records = hits_from_verdict(
         verdict,
@@ -545,13 +575,11 @@ async def on_group_message(update: Update, context: Ctx) -> None:
             mode = deps.settings.telegram.group_default_mode
     if mode == "off":
         return
-    text = message.text or message.caption or ""
+    text = user_text(message)
     if not text.strip() or len(text) > deps.settings.engine.max_text_chars:
         return
     links = hidden_links(message)
-    started = time.perf_counter()
-    verdict = deps.engine().check(text, links)
-    observe_check(verdict, time.perf_counter() - started)
+    verdict = await run_check(deps, text, links)
     user_key = deps.pseudonym(update.effective_user.id)
     lang = language_for(update.effective_user.language_code, deps.settings.default_language)
     store_hits(
@@ -693,15 +721,20 @@ async def on_button(update: Update, context: Ctx) -> None:
             )
         elif step == "yes":
             original = message.reply_to_message
-            text = (original.text or original.caption or "") if original is not None else ""
+            text = user_text(original) if original is not None else ""
             if not text.strip():
                 await query.answer(t("report_gone", p.lang), show_alert=True)
                 return
             try:
+                # Redaction runs many patterns over the whole text: in a worker thread.
+                redacted = await asyncio.to_thread(
+                    redact, cap(text, deps.settings.engine.max_text_chars)
+                )
                 await add_answered_report(
                     deps.sessions,
                     pseudonym=p.pseudonym,
-                    text=text,
+                    text=redacted,
+                    redacted=True,
                     answered=await answered_hit(deps, p, ref),
                     hit_event_id=ref,
                     lang=p.lang,

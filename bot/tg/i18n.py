@@ -274,6 +274,11 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "這張圖片太大了（超過 {mb} MB）。請傳送截圖，或直接貼上文字。",
         "en": "That image is too large (over {mb} MB). Send a screenshot, or paste the text.",
     },
+    "image_too_many_pixels": {
+        "zh-hans": "这张图片的像素太多了（超过 {mp} 百万像素），我不读取这么大的图。请发送普通截图，或直接粘贴文字。",
+        "zh-hant": "這張圖片的像素太多了（超過 {mp} 百萬像素），我不讀取這麼大的圖。請傳送一般截圖，或直接貼上文字。",
+        "en": "That image has too many pixels (over {mp} megapixels) for me to read. Send an ordinary screenshot, or paste the text.",
+    },
     "not_image": {
         "zh-hans": "我只能读取图片和文字。请发送截图，或把可疑内容粘贴成文字。",
         "zh-hant": "我只能讀取圖片和文字。請傳送截圖，或把可疑內容貼成文字。",

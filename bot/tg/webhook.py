@@ -7,14 +7,21 @@ Telegram tries again later, one a dead worker left is taken over), hands the upd
 python-telegram-bot and acknowledges it only after it was answered, so a worker killed
 mid-update costs nothing: Telegram sends the update again and another worker answers it.
 ``/healthz`` (alive), ``/readyz`` (database and rules), ``/metrics`` (Prometheus).
+
+Hostile input is refused before it costs anything: a body larger than any update (413), JSON
+nested deeper than any update or carrying numbers no update has (400), a connection that sends
+no complete request in time (closed; uvicorn's own timer only runs between requests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
+import math
 import os
+import re
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -29,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import Update
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.engine import Engine
 from bot.metrics import UPDATE_SECONDS, UPDATES, database_error, render
@@ -41,6 +49,174 @@ from bot.tg.sending import ANSWERED, HANDLER_FAILED, HIT_SINK
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+# An update holds at most a 4,096-character message (a caption: 1,024) with its entities, a
+# reply and a few objects: tens of kilobytes. 1 MB leaves room and refuses the rest.
+MAX_BODY_BYTES = 1024 * 1024
+# Updates nest a dozen levels (update > message > reply_to_message > entities > user ...).
+MAX_JSON_DEPTH = 32
+# Telegram's integers (ids, dates, sizes) fit in 64 bits, its dates in this century.
+MAX_INT = 2**63 - 1
+MAX_DATE = 4_102_444_800  # 2100-01-01
+# A connection must deliver a request's head, and then its body, within this many seconds.
+REQUEST_TIMEOUT = 10.0
+
+
+class BadUpdate(ValueError):
+    """The body is not an update we accept; the message says why (logged, never answered)."""
+
+
+def _number(text: str) -> int | float:
+    value: int | float
+    if any(c in text for c in ".eE"):
+        value = float(text)
+        if not math.isfinite(value) or abs(value) > MAX_INT:
+            raise BadUpdate("number out of range")
+        return value
+    if len(text) > 20:
+        raise BadUpdate("number out of range")
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise BadUpdate("number out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise BadUpdate(f"{name} is not a JSON number")
+
+
+_SPECIAL = re.compile(rb'[\\"\[\]{}]')
+
+
+def _too_deep(body: bytes) -> bool:
+    """Whether arrays and objects nest deeper than MAX_JSON_DEPTH, told without parsing (one
+    pass over quotes, backslashes and brackets; brackets inside strings do not count)."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False  # cannot nest deeper than it has openers: the common case, no scan
+    depth = 0
+    in_string = False
+    escaped_at = -1  # the position a backslash escapes
+    for m in _SPECIAL.finditer(body):
+        i = m.start()
+        if i == escaped_at:
+            continue
+        c = body[i]
+        if in_string:
+            if c == 0x5C:  # backslash
+                escaped_at = i + 1
+            elif c == 0x22:  # quote
+                in_string = False
+        elif c == 0x22:
+            in_string = True
+        elif c in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif c in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def parse_update(body: bytes) -> dict[str, Any]:
+    """The update in ``body``, or BadUpdate: too deep, numbers out of range, no update_id."""
+    if _too_deep(body):
+        raise BadUpdate("nested too deep")
+    try:
+        data = json.loads(body, parse_int=_number, parse_float=_number, parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadUpdate(type(exc).__name__) from exc
+    if not isinstance(data, dict):
+        raise BadUpdate("not an object")
+    update_id = data.get("update_id")
+    if type(update_id) is not int or update_id < 0:
+        raise BadUpdate("no update_id")
+    for key in ("message", "edited_message", "channel_post", "edited_channel_post"):
+        message = data.get(key)
+        if isinstance(message, dict):
+            for field in ("date", "edit_date", "forward_date"):
+                value = message.get(field)
+                if value is not None and not (
+                    isinstance(value, int | float) and 0 <= value <= MAX_DATE
+                ):
+                    raise BadUpdate(f"{field} out of range")
+    return data
+
+
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol that closes a connection which sends no complete request
+    head within ``REQUEST_TIMEOUT`` seconds of connecting or of its last response (a client
+    that connects and stays silent, or sends its headers a byte at a time, is otherwise held
+    forever: uvicorn arms its keep-alive timer only after a response). The body's deadline is
+    the handler's."""
+
+    _head_timer: asyncio.TimerHandle | None = None
+    _armed_for: object = None
+
+    def _arm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._armed_for = self.cycle
+        self._head_timer = self.loop.call_later(REQUEST_TIMEOUT, self._head_timeout)
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        if self.cycle is not None and self.cycle is not self._armed_for:
+            return  # a request arrived meanwhile; the handler bounds the rest
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, at most MAX_BODY_BYTES, within REQUEST_TIMEOUT seconds."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async with asyncio.timeout(REQUEST_TIMEOUT):
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise BodyTooLarge
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def server_config(app: Starlette, host: str, port: int, **extra: Any) -> uvicorn.Config:
+    """How a worker serves: no access log (client addresses are personal data), timed
+    connections, graceful shutdown."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=TimedH11Protocol,
+        # uvicorn's access log would record client addresses: off, like every personal datum.
+        access_log=False,
+        log_config=None,
+        lifespan="on",
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=20,
+        **extra,
+    )
 
 
 def create_app(
@@ -94,11 +270,24 @@ def create_app(
                 UPDATES.labels("forbidden").inc()
                 return Response(status_code=403)
         try:
-            data = await request.json()
-            update_id = int(data["update_id"])
+            body = await read_body(request)
+        except BodyTooLarge:
+            UPDATES.labels("too_large").inc()
+            return Response(status_code=413, headers={"Connection": "close"})
+        except TimeoutError:
+            UPDATES.labels("too_slow").inc()
+            return Response(status_code=408, headers={"Connection": "close"})
+        try:
+            data = parse_update(body)
+            update_id = data["update_id"]
             update = Update.de_json(data, application.bot)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, OSError) as exc:
+            # BadUpdate is a ValueError; OverflowError / OSError: a timestamp no clock can hold.
             UPDATES.labels("malformed").inc()
+            log.warning(
+                "malformed update refused: %s",
+                exc if isinstance(exc, BadUpdate) else type(exc).__name__,
+            )
             return Response(status_code=400)
         started = time.perf_counter()
         user = update.effective_user
@@ -209,13 +398,4 @@ def run_webhook(settings: Settings, engine: Engine, *, host: str, port: int) -> 
         base_url=api["base_url"],
         base_file_url=api["base_file_url"],
     )
-    config: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        # uvicorn's access log would record client addresses: off, like every personal datum.
-        "access_log": False,
-        "log_config": None,
-        "lifespan": "on",
-        "timeout_graceful_shutdown": 20,
-    }
-    uvicorn.run(app, **config)
+    uvicorn.Server(server_config(app, host, port)).run()

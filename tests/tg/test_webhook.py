@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from bot.emulator import BotApiEmulator
 from bot.settings import load_settings
-from bot.tg.webhook import SECRET_HEADER, create_app
+from bot.tg.webhook import SECRET_HEADER, create_app, server_config
 from tests.conftest import ROOT
 from tests.tg.conftest import TOKEN, engine
 from tests.tg.test_e2e import FAKE_CS_ZH, run
@@ -43,9 +43,7 @@ async def worker(tmp_path: Path, emu: BotApiEmulator) -> AsyncIterator[tuple[str
         },
     )
     app = create_app(settings, engine(), token=TOKEN, base_url=emu.base_url)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the worker did not start"
@@ -151,6 +149,140 @@ def test_a_worker_without_its_database_still_warns_and_says_it_is_not_ready(
                 assert "sentinel_hits_queued 1.0" in metrics  # the hit waits for the database
         finally:
             await gone.dispose()
+            await emu.stop()
+
+    run(go())
+
+
+def raw_update(update_id: str, date: str = "0", text: str = '"hi"', user: int = 42) -> bytes:
+    """An update as bytes, so a test can write numbers and escapes JSON libraries would not."""
+    return (
+        f'{{"update_id": {update_id}, "message": {{"message_id": 5, "date": {date}, '
+        f'"chat": {{"id": {user}, "type": "private"}}, '
+        f'"from": {{"id": {user}, "is_bot": false, "first_name": "U"}}, "text": {text}}}}}'
+    ).encode()
+
+
+def test_out_of_range_numbers_deep_json_and_huge_bodies_are_refused(tmp_path: Path) -> None:
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with worker(tmp_path, emu) as (url, _), httpx.AsyncClient(timeout=60) as http:
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                uid = user["id"]
+                headers = {SECRET_HEADER: SECRET, "content-type": "application/json"}
+                deep = b'{"update_id": 9, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+                cases = {
+                    "update_id 1e400": (raw_update("1e400", user=uid), 400),
+                    "update_id 2**63": (raw_update(str(2**63), user=uid), 400),
+                    "update_id 10**400": (raw_update("1" + "0" * 400, user=uid), 400),
+                    "update_id NaN": (raw_update("NaN", user=uid), 400),
+                    "date 1e17": (raw_update("7", "1e17", user=uid), 400),
+                    "date 10**17": (raw_update("8", str(10**17), user=uid), 400),
+                    "nested 100,000 deep": (deep, 400),
+                }
+                for name, (body, status) in cases.items():
+                    answer = await http.post(f"{url}/telegram", content=body, headers=headers)
+                    assert answer.status_code == status, name
+                # 50 MB announced: refused from the headers, before a byte of it is read.
+                host, port = url.removeprefix("http://").split(":")
+                reader, writer = await asyncio.open_connection(host, int(port))
+                head = f"POST /telegram HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {SECRET}\r\n"
+                writer.write(f"{head}Content-Length: 50000000\r\n\r\n".encode() + b"{" * 1000)
+                assert (await reader.readline()).startswith(b"HTTP/1.1 413")
+                writer.close()
+                # No length announced: refused once more than 1 MB has arrived.
+                reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(f"{head}Transfer-Encoding: chunked\r\n\r\n".encode())
+                for _ in range(20):
+                    writer.write(b"10000\r\n" + b" " * 65536 + b"\r\n")
+                await writer.drain()
+                assert (await reader.readline()).startswith(b"HTTP/1.1 413")
+                writer.close()
+                # Ordinary updates still pass, brackets and quotes inside the text included.
+                text = '"' + '[{\\"' * 40 + '加客服微信"'
+                answer = await http.post(
+                    f"{url}/telegram",
+                    content=raw_update("11", text=text, user=uid),
+                    headers=headers,
+                )
+                assert answer.status_code == 200
+                await emu.wait_for_messages(chat["id"], count=1, timeout=60)
+                await asyncio.sleep(0.3)
+                assert len(emu.sent_messages(chat["id"])) == 1  # none of the refused ones
+        finally:
+            await emu.stop()
+
+    run(go())
+
+
+def test_silent_and_slow_connections_are_closed(tmp_path: Path, monkeypatch: Any) -> None:
+    import bot.tg.webhook as webhook
+
+    monkeypatch.setattr(webhook, "REQUEST_TIMEOUT", 1.0)
+
+    async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+        return await asyncio.wait_for(reader.read(), seconds)
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with worker(tmp_path, emu) as (url, _):
+                host, port = url.removeprefix("http://").split(":")
+                # Connects and says nothing.
+                reader, writer = await asyncio.open_connection(host, int(port))
+                assert await closed_within(reader, 5) == b""
+                writer.close()
+                # Sends its headers a piece at a time and never finishes them.
+                reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(b"POST /telegram HTTP/1.1\r\nHost: x\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.5)
+                writer.write(b"X-A: 1\r\n")
+                await writer.drain()
+                assert await closed_within(reader, 5) == b""
+                writer.close()
+                # Promises a body and sends one byte of it.
+                reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(
+                    f"POST /telegram HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {SECRET}\r\n"
+                    "Content-Length: 100\r\n\r\n{".encode()
+                )
+                await writer.drain()
+                answer = await closed_within(reader, 5)
+                assert answer.startswith(b"HTTP/1.1 408")
+                writer.close()
+        finally:
+            await emu.stop()
+
+    run(go())
+
+
+def test_a_lone_surrogate_in_the_text_still_gets_the_warning(tmp_path: Path) -> None:
+    # JSON can carry "\ud800" without its partner; no encoding can, so a reply quoting it
+    # failed (before: the warning retried five times, then the error reply four times).
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with worker(tmp_path, emu) as (url, _), httpx.AsyncClient(timeout=60) as http:
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                text = FAKE_CS_ZH.replace("客服", "客\\ud800服").replace("包裹", "包\\udfff裹")
+                answer = await http.post(
+                    f"{url}/telegram",
+                    content=raw_update("5", text=f'"{text}"', user=user["id"]),
+                    headers={SECRET_HEADER: SECRET, "content-type": "application/json"},
+                )
+                assert answer.status_code == 200
+                await asyncio.sleep(0.5)
+                [warning] = emu.sent_messages(chat["id"])
+                assert "高风险" in warning["text"]
+                assert emu.internal_errors == []
+        finally:
             await emu.stop()
 
     run(go())
