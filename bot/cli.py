@@ -134,7 +134,9 @@ def configure_logging(
     library: see ``bot.logmask``). HTTP clients may log request URLs at INFO, and
     Telegram's URLs contain the bot token, so they are held at WARNING whatever the level; the
     scheduler would log every run of every job. python-telegram-bot logs request parameters
-    and whole updates (message text, names, ids) at DEBUG, so it never goes below INFO."""
+    and whole updates (message text, names, ids) at DEBUG, so it never goes below INFO; the
+    database drivers and SQLAlchemy log every statement with its parameters (pseudonyms, rule
+    text), so they stay at WARNING."""
     numeric = logging.getLevelName(level)
     if quiet:
         numeric = max(numeric, logging.WARNING)
@@ -146,7 +148,15 @@ def configure_logging(
         for handler in logging.getLogger().handlers:
             handler.setFormatter(formatter)
     install_mask(secrets)
-    for noisy in ("httpx", "httpcore", "aiohttp", "apscheduler"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "aiohttp",
+        "apscheduler",
+        "aiosqlite",
+        "asyncpg",
+        "sqlalchemy",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(numeric, logging.INFO))
 

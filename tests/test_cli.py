@@ -177,7 +177,8 @@ def logging_restored() -> Iterator[None]:
     """configure_logging changes process-wide levels: put them back for the tests after."""
     import logging
 
-    names = ["", "telegram", "httpx", "httpcore", "aiohttp", "apscheduler"]
+    names = ["", "telegram", "httpx", "httpcore", "aiohttp", "apscheduler", "aiosqlite"]
+    names += ["asyncpg", "sqlalchemy"]
     levels = {name: logging.getLogger(name).level for name in names}
     try:
         yield
@@ -210,3 +211,29 @@ def test_debug_logs_never_show_what_telegram_carries() -> None:
     assert logging.getLogger("bot.tg").isEnabledFor(logging.DEBUG)
     for name in ("telegram", "telegram.Bot", "telegram.ext.Application"):
         assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+
+
+@pytest.mark.usefixtures("logging_restored")
+def test_debug_logs_never_show_sql_statements_or_their_parameters(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aiosqlite logs every statement with its parameters (pseudonyms) at DEBUG.
+    import asyncio
+    import logging
+
+    from sqlalchemy import text
+
+    from bot.cli import configure_logging
+    from bot.storage.db import database
+
+    configure_logging("DEBUG")
+
+    async def go() -> None:
+        url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
+        async with database(url) as sessions, sessions() as s:
+            await s.execute(text("SELECT :who"), {"who": "pseudonym-of-alice"})
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(go())
+    assert caplog.records, "the database start-up should log something at DEBUG"
+    assert not any("pseudonym-of-alice" in r.getMessage() for r in caplog.records)
