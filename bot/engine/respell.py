@@ -354,8 +354,12 @@ class Lexicon:
                     continue
                 for key in product(*options):
                     word = self.by_sound.get(key)
-                    if word is None or word == window:
+                    if word is None:
                         continue
+                    if word == window:
+                        # Already a rule word here (佰家乐 once 佰 is 百): keep it whole, so a
+                        # shorter window cannot rewrite part of it (百佳乐).
+                        return start, word
                     if any(k in fixed and text[k] != word[k - start] for k in span):
                         continue
                     # Everyday characters may change only where few do: at most half of

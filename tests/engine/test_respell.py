@@ -20,6 +20,8 @@ LEXICON = Lexicon.build(
         "送",
         "高",
         "充值",
+        "百家乐",
+        "百佳",
         "package",
         "locked",
         "(bills?|delivered)",
@@ -49,6 +51,8 @@ def test_chinese_homophones_and_variants_fold_to_the_rule_words() -> None:
 
 def test_a_formal_numeral_means_its_number_and_anchors_the_word_around_it() -> None:
     assert folded("充佰送叁捌元") == "充百送三八元"
+    # Once 佰 is 百 the window already spells a rule word: a shorter one (百佳) never wins.
+    assert folded("佰家乐在线") == "百家乐在线"
 
 
 def test_everyday_words_beside_nothing_odd_are_left_alone() -> None:
