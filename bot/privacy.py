@@ -192,7 +192,7 @@ _CN_SURNAMES_1 = frozenset(
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
     "郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦"
     "俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房"
-    "滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应"
+    "滕屈饶解牟艾尤阳时穆农卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应"
     "臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
     "張陳楊黃趙吳孫劉鄭謝韓馮鄧蕭葉蘇呂盧鍾譚陸範賈韋鄒閆顧龔錢嚴湯溫顏聶魯龐莊鄺羅許賴"
 )
@@ -220,14 +220,11 @@ _CN_TITLES = (
     "专员",
     "同学",
     "师傅",
-    "大哥",
-    "大姐",
-    "姐姐",
-    "哥哥",
+    "顾问",
 )
 # Two-character words that start with a surname and are no name ("联系方式", "项目经理").
 _CN_NOT_NAMES = frozenset(
-    "方式 方法 方面 时间 时候 时效 商家 商户 商城 商品 商务 商场 关系 "
+    "王者 方式 方法 方面 时间 时候 时效 商家 商户 商城 商品 商务 商场 关系 "
     "关于 关注 关闭 安全 安排 安装 全部 全国 全额 全面 高级 高层 高速 "
     "金融 金额 金卡 成功 成为 成都 明天 明确 明白 明细 单位 单号 单据 "
     "车主 车辆 车险 路上 文件 常用 常规 管理 管家 包裹 包括 项目 华为 "
@@ -464,10 +461,15 @@ def _mask_cn_label(m: Any) -> str:
     return f"{m.group(0)[: m.start(2) - m.start()]}[name]{cand[n:]}"
 
 
+# What follows a place or an office, not a person: "我是常州市公安局的".
+_CN_PLACE_ENDS = frozenset("市省县区镇局部厅所院店行司校州")
+
+
 def _mask_cn_cue(m: Any) -> str:
     cand: str = m.group(2)
     n = _cn_name_length(cand, need_surname=True, need_given=True)
-    if not n:
+    following = (cand[n:] or m.string[m.end() : m.end() + 1])[:1]
+    if not n or following in _CN_PLACE_ENDS or cand[n - 1] in _CN_PLACE_ENDS:
         return str(m.group(0))
     return f"{m.group(0)[: m.start(2) - m.start()]}[name]{cand[n:]}"
 

@@ -96,6 +96,7 @@ def test_amounts_keep_their_decimal_point() -> None:
         # Names with no honorific before them, and names written with accents.
         ("有问题请联系刘德华处理", "刘德华", "[name]"),
         ("客服经理王明为您服务", "王明", "[name]"),
+        ("咨询有限公司王先生", "王", "[name]"),
         ("Please ring Peter Parker about the refund", "Parker", "[name]"),
         ("José García will call you tomorrow", "García", "[name]"),
         ("Dear José García, your parcel is waiting", "García", "[name]"),
@@ -126,6 +127,9 @@ def test_a_password_ends_where_the_sentence_goes_on() -> None:
         "请联系客服处理退款",
         "联系方式见官网",
         "我是客服，请问有什么可以帮您",
+        "我是常州市公安局的工作人员",
+        "我正在寻找王者荣耀的队友",
+        "在学校和同学一起玩",
         "It is 5 minutes down the road",
         "flat 20% off everything today",
         "Your password has been reset",
