@@ -88,3 +88,68 @@ def test_an_invalid_id_number_is_still_masked() -> None:
 
 def test_amounts_keep_their_decimal_point() -> None:
     assert "£1.99" in redact("Pay £1.99 now")
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "label"),
+    [
+        # Names with no honorific before them, and names written with accents.
+        ("有问题请联系刘德华处理", "刘德华", "[name]"),
+        ("客服经理王明为您服务", "王明", "[name]"),
+        ("咨询有限公司王先生", "王", "[name]"),
+        ("Please ring Peter Parker about the refund", "Parker", "[name]"),
+        ("José García will call you tomorrow", "García", "[name]"),
+        ("Dear José García, your parcel is waiting", "García", "[name]"),
+        ("Hi Zoë, your order shipped", "Zoë", "[name]"),
+        # An address written in lower case, with its flat number and town.
+        ("send it to flat 3, 12 high street, leeds", "high street", "[address]"),
+        ("send it to flat 3, 12 high street, leeds", "flat 3", "[address]"),
+        ("send it to flat 3, 12 high street, leeds", "leeds", "[address]"),
+    ],
+)
+def test_redaction_masks_names_and_addresses_without_cues(text: str, gone: str, label: str) -> None:
+    out = redact(text)
+    assert gone not in out, out
+    assert label in out, out
+
+
+def test_a_password_ends_where_the_sentence_goes_on() -> None:
+    out = redact("密码：abc123，用户名：test，请尽快登录，谢谢")
+    assert "abc123" not in out
+    assert out.endswith("，用户名：test，请尽快登录，谢谢"), out
+    assert redact("登录密码是Qw3rty!请勿告诉他人") == "登录密码是[code]请勿告诉他人"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Ordinary words stay: redaction must leave the message readable for a moderator.
+        "请联系客服处理退款",
+        "联系方式见官网",
+        "我是客服，请问有什么可以帮您",
+        "我是常州市公安局的工作人员",
+        "我正在寻找王者荣耀的队友",
+        "在学校和同学一起玩",
+        "It is 5 minutes down the road",
+        "flat 20% off everything today",
+        "Your password has been reset",
+        "Hi Mum, my phone is broken",
+        "Dear Customer, your parcel is held",
+        "John Lewis summer sale ends soon",
+        "the item is valid until tomorrow",
+        "online shopping week",
+        "Royal Mail: your parcel is waiting",
+    ],
+)
+def test_redaction_leaves_ordinary_words(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_an_ip_link_keeps_its_whole_address() -> None:
+    out = redact("login at http://81.2.69.142/secure?u=13812345678 now")
+    assert "81.2.69.142/…" in out and "13812345678" not in out
+
+
+def test_nul_characters_in_a_message_cannot_pick_a_kept_link() -> None:
+    out = redact("see jd-lipei.cn and \x000\x00 or \x009\x00")
+    assert out.count("jd-lipei.cn") == 1 and "\x00" not in out

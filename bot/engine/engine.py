@@ -47,7 +47,10 @@ def _in_number(t: str, i: int) -> bool:
 _LATIN_WORD_RE = re.compile(r"[a-z]{2,}")
 _CJK_CHARS_RE = re.compile("[\u3400-\u9fff]")
 _ASCII_LETTERS_RE = re.compile("[a-z]")
-_LINKISH_RE = re.compile(r"(?:https?://|www\.)\S*|\S+\.[a-z]{2,}/\S*|[a-z0-9_]*\d[a-z0-9_]*")
+# Each alternative that reads a run starts only where its run starts, so the cost is linear.
+_LINKISH_RE = re.compile(
+    r"(?:https?://|www\.)\S*|(?<!\S)\S+\.[a-z]{2,}/\S*|(?<![a-z0-9_])[a-z0-9_]*\d[a-z0-9_]*"
+)
 
 
 def message_languages(texts: Sequence[str]) -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine import Engine
-from bot.engine.extract import extract
+from bot.engine.extract import extract, registered_domain
 from bot.engine.normalize import normalize
 
 
@@ -158,3 +158,19 @@ def test_extraction_work_grows_linearly_with_hostile_input(engine: Engine, unit:
     large = unit * (4096 // len(unit))
     run(large)  # warm up
     assert _best_time(run, large) <= 9 * max(_best_time(run, small), 1e-5)
+
+
+def test_an_email_address_is_no_link(engine: Engine) -> None:
+    """The local part of an e-mail address is a person's, not a domain to store."""
+    found = kinds(engine, "请发资料到 zhang.wei.info@163.com 谢谢")
+    assert "url" not in found, found
+    assert engine.check("请发资料到 zhang.wei.info@163.com 谢谢").domains == ()
+    # A link beside an address is still one.
+    assert "jd-lipei.cn" in engine.check("mail a.b@qq.com or visit jd-lipei.cn").domains
+
+
+def test_an_ip_link_is_stored_as_its_whole_address(engine: Engine) -> None:
+    assert registered_domain("45.12.3.9") == "45.12.3.9"
+    assert engine.check("下载 http://45.12.3.9/app/refund.apk").domains == ("45.12.3.9",)
+    assert registered_domain("a.jd-lipei.cn") == "jd-lipei.cn"
+    assert registered_domain("x.gov.uk") == "x.gov.uk"
