@@ -57,7 +57,7 @@ def test_real_chinese_sms(engine: Engine) -> None:
     data = scores("dev_zh_real.jsonl")
     groups = by_prefix(data)
     assert groups["FR"]["recall"] >= 0.92, groups["FR"]  # fraud and phishing
-    assert groups["IL"]["recall"] >= 0.83, groups["IL"]  # illegal-service ads
+    assert groups["IL"]["recall"] >= 0.90, groups["IL"]  # illegal-service ads
     assert groups["AD"]["fpr"] <= 0.01, groups["AD"]  # genuine commercial ads
     personal = data["by_fields"]["category"]["personal_sms"]
     assert personal["fpr"] <= 0.003, personal
@@ -73,10 +73,12 @@ def test_real_english_sms(engine: Engine) -> None:
 def test_chinese_scripts_and_telegram_spam(engine: Engine) -> None:
     data = scores("dev_zh.jsonl")["by_fields"]["dataset"]
     telecom = data["zh_telecom_fraud_texts"]
-    assert telecom["recall"] >= 0.885, telecom
+    # Issue 12 asks 0.93; today 0.91 (the misses left are short openers that genuine senders
+    # write too). The floor keeps what was reached.
+    assert telecom["recall"] >= 0.905, telecom
     assert telecom["fpr"] <= 0.002, telecom
     chat = data["zh_tg_spam_chat"]
-    assert chat["recall"] >= 0.69, chat
+    assert chat["recall"] >= 0.70, chat
     assert chat["fpr"] <= 0.005, chat
 
 
