@@ -247,14 +247,31 @@ def cmd_rules_lint(args: argparse.Namespace) -> int:
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from bot.engine.ruletest import run_all
+    from bot.moderation.validate import load_baseline
 
     engine = _engine(args)
     results = run_all(engine)
     failed = [r for r in results if not r.ok]
     for r in failed:
         print(f"FAIL {r.name}: {r.detail}\n     {r.text[:160]}")
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    return EXIT_FAIL if failed else EXIT_OK
+    # The benign baseline beside the rules: ordinary messages no rule may warn about at all.
+    baseline_path = Path(_rules_dir(args)) / "baseline" / "benign.jsonl"
+    baseline = load_baseline(baseline_path) if baseline_path.is_file() else []
+    baseline_failed = 0
+    for n, message in enumerate(baseline, 1):
+        verdict = engine.check(message)
+        if verdict.risk != "none" and verdict.rule is not None:
+            baseline_failed += 1
+            print(
+                f"FAIL baseline:{n}: hit {verdict.rule.id} ({verdict.risk})\n     {message[:160]}"
+            )
+    total = len(results) + len(baseline)
+    bad = len(failed) + baseline_failed
+    print(
+        f"{total - bad} passed, {bad} failed "
+        f"({len(results)} rule examples, {len(baseline)} baseline messages)"
+    )
+    return EXIT_FAIL if bad else EXIT_OK
 
 
 def _live(args: argparse.Namespace) -> tuple[Settings, LiveRules]:
@@ -512,9 +529,10 @@ def build_parser() -> argparse.ArgumentParser:
     lint.set_defaults(func=cmd_rules_lint)
     test = rsub.add_parser(
         "test",
-        help="run every example of every rule",
+        help="run every example of every rule and the benign baseline",
         description="Scam examples must hit their rule, benign examples must hit nothing, known "
-        "misses must still miss. Exit 1 on any failure, listing all of them.",
+        "misses must still miss, and no message of DIR/baseline/benign.jsonl may get any "
+        "warning. Exit 1 on any failure, listing all of them.",
     )
     test.add_argument("dir", nargs="?", help="rules directory (default: from settings)")
     test.set_defaults(func=cmd_rules_test)

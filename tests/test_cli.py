@@ -78,6 +78,22 @@ def test_rules_test_lists_all_failures(
     assert "2 failed" in out
 
 
+def test_rules_test_checks_the_benign_baseline_beside_the_rules(
+    rule_dir: RuleDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = rule_dir(weak=mini_rule("weak"))
+    (directory / "baseline").mkdir()
+    lines = ["我去取快递。", "您的包裹丢失了，我们三倍理赔。请加微信领取赔偿。"]
+    (directory / "baseline" / "benign.jsonl").write_text(
+        "".join(json.dumps({"lang": "zh", "text": t}, ensure_ascii=False) + "\n" for t in lines),
+        encoding="utf-8",
+    )
+    assert main(["rules", "test", str(directory)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL baseline:2: hit weak" in out and "baseline:1" not in out
+    assert "1 failed" in out
+
+
 def test_bundled_rules_pass_their_own_tests(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "test"]) == 0, capsys.readouterr().out
 
