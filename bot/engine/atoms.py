@@ -181,16 +181,15 @@ def _has_assertion(items: Any) -> bool:
 
 
 def max_match_width(pattern: str) -> int | None:
-    """The longest text (in characters) a match can span, if bounded and free of assertions
-    (``^ $ \\b``): then every match lies within that distance of its atoms, and the regex can be
-    searched in a window around them with exactly the same results."""
+    """The longest text (in characters) a match can span, if bounded: then every match lies
+    within that distance of its atoms, and the regex can be searched in a window around them
+    with exactly the same results. Assertions (``^ $ \\b``) are fine: the engine gives RE2 the
+    window as start and end positions in the whole message, so they still see its context."""
     if "[:" in pattern:
         return None
     try:
         parsed = sre_parse.parse(pattern)
     except Exception:  # noqa: BLE001 - RE2-only syntax: search the whole text
-        return None
-    if _has_assertion(list(parsed)):
         return None
     width = int(parsed.getwidth()[1])
     return width if width <= MAX_WINDOW_WIDTH else None

@@ -8,11 +8,13 @@ pass for fuzzy candidates); only rules that some hit points to are scored.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import re2
 from rapidfuzz import fuzz
 
 from bot.engine.compiler import (
@@ -30,6 +32,8 @@ from bot.engine.verdict import Evidence, RuleRef, RuleScore, SignalHit, StageHit
 
 MAX_EVIDENCE_PER_SIGNAL = 3
 MAX_REGEX_MATCHES = 3
+# google-re2's own anchor value for an unanchored search (what its finditer passes)
+_UNANCHORED = re2._Anchor.UNANCHORED
 
 
 def _is_word_char(ch: str) -> bool:
@@ -200,54 +204,71 @@ class Engine:
         hits: dict[int, list[tuple[int, int]]],
     ) -> None:
         """Run candidate regexes: in a window around their atoms when a match's width is
-        bounded (same results, a fraction of the work), else over the whole text."""
+        bounded (same results, a fraction of the work), else over the whole text.
+
+        RE2 is called on the message's UTF-8 bytes once encoded, with the window as its start
+        and end position: no copy or re-encoding per regex, and ``^``, ``$`` and ``\b`` still
+        see the whole message (a window's edge is not the message's edge)."""
         rs = self.rules
-        tb: bytes | None = None
-        ascii_only = t.isascii()
+        n = len(t)
+        tb = t.encode("utf-8")
+        ascii_only = len(tb) == n
+        if ascii_only:
+            byte_at: list[int] | None = None
+        else:
+            # byte offset of every character (and of the end), for windows and match spans
+            byte_at = [0] * (n + 1)
+            pos = 0
+            for i, ch in enumerate(t):
+                pos += 1 if ch < "\x80" else 2 if ch < "\u0800" else 3 if ch < "\U00010000" else 4
+                byte_at[i + 1] = pos
+        end_b = len(tb)
         for idx in candidates:
             mid, rx = rs.regexes[idx]
             spans = hits[mid]
             if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
                 continue
             window = rs.windows[idx]
-            found: list[tuple[int, int]] = []
             if window is not None:
                 width, ids = window
-                lo, hi = len(t), 0
+                lo, hi = n, 0
                 for k in ids:
                     sp = atom_span.get(k)
                     if sp is not None:
                         lo = min(lo, sp[0])
                         hi = max(hi, sp[1])
                 lo = max(0, lo - width)
-                hi = min(len(t), hi + width)
+                hi = min(n, hi + width)
                 # A window never starts or ends inside a word or number: a match cut off
                 # there would be a fragment ("0点" out of "800点").
                 while lo > 0 and _is_word_char(t[lo - 1]) and hi - lo < 4 * width + 64:
                     lo -= 1
-                while hi < len(t) and _is_word_char(t[hi]) and hi - lo < 4 * width + 64:
+                while hi < n and _is_word_char(t[hi]) and hi - lo < 4 * width + 64:
                     hi += 1
-                for m in rs.str_regexes[idx].finditer(t[lo:hi]):
-                    if m.end() > m.start():
-                        found.append((lo + m.start(), lo + m.end()))
-                    if len(found) >= MAX_REGEX_MATCHES:
-                        break
+                if byte_at is not None:
+                    lo, hi = byte_at[lo], byte_at[hi]
             else:
-                if tb is None:
-                    tb = t.encode("utf-8")
-                for m in rx.finditer(tb):
-                    if m.end() > m.start():
-                        a, b = m.start(), m.end()
-                        if not ascii_only:
-                            a = len(tb[:a].decode("utf-8", "ignore"))
-                            b = len(tb[: m.end()].decode("utf-8", "ignore"))
-                        found.append((a, b))
-                    if len(found) >= MAX_REGEX_MATCHES:
-                        break
-            for span in found:
-                if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
+                lo, hi = 0, end_b
+            match = rx._regexp.Match  # the compiled RE2 object: no wrapper work per call
+            found = 0
+            while found < MAX_REGEX_MATCHES and lo <= hi:
+                a, b = match(_UNANCHORED, tb, lo, hi)[0]
+                if a < 0:
                     break
-                spans.append(span)
+                if b > a:
+                    if byte_at is None:
+                        spans.append((a, b))
+                    else:
+                        spans.append((bisect_left(byte_at, a), bisect_left(byte_at, b)))
+                    found += 1
+                    if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
+                        break
+                    lo = b
+                else:
+                    # An empty match: step over one whole character.
+                    lo = a + 1
+                    while lo < end_b and (tb[lo] & 0xC0) == 0x80:
+                        lo += 1
             if not spans:
                 del hits[mid]
 
