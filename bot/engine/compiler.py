@@ -1,5 +1,6 @@
-"""Compile validated rules into matchers: one Aho-Corasick automaton for every literal phrase,
-one RE2 set for every regex, an anchor automaton that picks fuzzy-phrase candidates cheaply.
+"""Compile validated rules into matchers: one Aho-Corasick automaton for every literal phrase
+and regex atom, one RE2 regex per pattern (run only where its atoms occur), an anchor automaton
+that picks fuzzy-phrase candidates cheaply.
 
 Owns: the frozen, compiled rule set and the pattern-level validation that needs the compilers
 (RE2 refusal, phrases that normalize to nothing, regexes written in a form messages never take).
@@ -98,7 +99,6 @@ class CompiledRuleSet:
     regex_of_group: tuple[int, ...]  # atom group number -> its regex
     # per regex: (max match width, ids of the atom values to search around) or None
     windows: tuple[tuple[int, tuple[int, ...]] | None, ...]
-    str_regexes: tuple[Any, ...]  # the same regexes compiled for str, used on small windows
     _automaton_values: dict[str, tuple[Any, ...]]  # keeps the values (and their ids) alive
     fuzzy: tuple[FuzzyPattern, ...]
     anchor_automaton: Any | None
@@ -524,7 +524,6 @@ def compile_rules(
         group_counts=group_counts,
         regex_of_group=tuple(regex_of_group),
         windows=tuple(windows),
-        str_regexes=tuple(re2.compile(p, re2_options()) for _, _, p in b.regex_list),
         _automaton_values=values,
         fuzzy=tuple(b.fuzzy),
         anchor_automaton=anchor_automaton,

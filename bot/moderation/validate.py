@@ -308,11 +308,11 @@ def slowdown(live: Engine, new: Engine, baseline: Sequence[str]) -> float:
     """Check time on (a sample of) the baseline, new rules / live rules, interleaved in one
     run: the best of a few rounds each, so a busy moment does not count against the change.
     A change far past the limit is stopped early (a slow rule must not hold the check up)."""
-    sample = _timing_sample(baseline)
     if len(baseline) < MIN_TIMING_BASELINE:
         # A handful of messages says nothing about every check: on one message the edited
         # rule now fires on, firing itself costs 1.5x. The bundled baseline has ~700.
         return 1.0
+    sample = _timing_sample(baseline)
     # Warm both: RE2 builds its automata lazily, so a first pass costs more than the rest,
     # and only the new engine would pay it. Stopped early if the new rules are far too slow.
     once = _seconds(live, sample)

@@ -217,6 +217,11 @@ class PendingEdit(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|cancelled|…
 
 
+# Audit actions and actors the privacy queries rely on.
+REFUSED = "refused"  # someone without the role tried a moderator command
+FORGOTTEN = "forgotten"  # the actor of a person's entries after /forget
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
 

@@ -16,7 +16,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.privacy import redact
 from bot.storage.models import (
     AuditLog,
     Feedback,
@@ -27,6 +26,7 @@ from bot.storage.models import (
     RuleRevision,
     utcnow,
 )
+from bot.storage.queries import add_report
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -294,24 +294,19 @@ async def add_answered_report(
     lang: str,
     redacted: bool = False,
 ) -> int:
-    """Store a message a person sent to moderators (redacted first, unless the caller says it
-    already is: the bot redacts in a worker thread) with the rule and version of the verdict it
-    answers, so /reviews can offer it as an example of that rule."""
-    async with sessions() as s, s.begin():
-        report = Report(
-            created_at=utcnow(),
-            user_pseudonym=pseudonym,
-            redacted_text=text if redacted else redact(text),
-            rule_id=answered.rule_id if answered else None,
-            rule_version=answered.rule_version if answered else None,
-            hit_event_id=hit_event_id,
-            risk=answered.risk if answered else "unknown",
-            lang=lang,
-            status="open",
-        )
-        s.add(report)
-        await s.flush()
-        return int(report.id)
+    """Store a message a person sent to moderators (see ``queries.add_report``) with the rule
+    and version of the verdict it answers, so /reviews can offer it as an example of that rule."""
+    return await add_report(
+        sessions,
+        pseudonym=pseudonym,
+        text=text,
+        redacted=redacted,
+        rule_id=answered.rule_id if answered else None,
+        rule_version=answered.rule_version if answered else None,
+        hit_event_id=hit_event_id,
+        risk=answered.risk if answered else "unknown",
+        lang=lang,
+    )
 
 
 # -- numbers and the review queue ---------------------------------------------------------------

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.privacy import redact
 from bot.storage.models import (
+    FORGOTTEN,
     PERSONAL_TABLES,
+    REFUSED,
     AuditLog,
     ChatSetting,
     Feedback,
@@ -30,10 +32,6 @@ from bot.storage.models import (
 )
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-REFUSED = "refused"  # audit action: someone without the role tried a moderator command
-FORGOTTEN = "forgotten"  # audit actor after the person asked to be forgotten
 
 
 async def my_data(sessions: Sessions, pseudonym: str) -> dict[str, Any]:
@@ -175,15 +173,20 @@ async def add_report(
     risk: str,
     lang: str,
     redacted: bool = False,
+    rule_version: int | None = None,
+    hit_event_id: str | None = None,
 ) -> int:
     """Store a message the user chose to send to moderators, redacted first (unless the caller
-    says it already is: the bot redacts in a worker thread, off the event loop)."""
+    says it already is: the bot redacts in a worker thread, off the event loop), with the rule,
+    version and hit of the verdict it answers when they are known."""
     async with sessions() as s, s.begin():
         report = Report(
             created_at=utcnow(),
             user_pseudonym=pseudonym,
             redacted_text=text if redacted else redact(text),
             rule_id=rule_id,
+            rule_version=rule_version,
+            hit_event_id=hit_event_id,
             risk=risk,
             lang=lang,
             status="open",

@@ -28,7 +28,7 @@ from bot.moderation.live import Broken, version_of, with_version
 from bot.moderation.validate import MAX_RULE_BYTES, Checked, check_change
 from bot.storage.db import engine_of
 from bot.storage.locks import exclusive
-from bot.storage.models import utcnow
+from bot.storage.models import REFUSED, utcnow
 from bot.storage.moderation import (
     Conflict,
     add_moderator,
@@ -226,7 +226,7 @@ def moderators_only(fn: Handler) -> Callable[[Update, Ctx], Coroutine[Any, Any, 
             return
         p = await person(update, deps)
         if not await is_mod(deps, user.id, p.pseudonym):
-            await audit(deps.sessions, p.pseudonym, "refused", fn.__name__.removeprefix("cmd_"))
+            await audit(deps.sessions, p.pseudonym, REFUSED, fn.__name__.removeprefix("cmd_"))
             await reply(message, mt("refused", p.lang))
             return
         await fn(update, context, deps, p, message)
@@ -618,7 +618,7 @@ async def on_moderation_button(update: Update, context: Ctx) -> None:
     if message is None:
         return
     if not await is_mod(deps, user.id, p.pseudonym):
-        await audit(deps.sessions, p.pseudonym, "refused", query.data.split(":", 1)[0])
+        await audit(deps.sessions, p.pseudonym, REFUSED, query.data.split(":", 1)[0])
         await reply(message, mt("refused", p.lang))
         return
     kind, _, arg = query.data.partition(":")
@@ -812,7 +812,7 @@ async def cmd_mod(update: Update, context: Ctx) -> None:
         return
     p = await person(update, deps)
     if not is_admin(deps, user.id):
-        await audit(deps.sessions, p.pseudonym, "refused", "mod")
+        await audit(deps.sessions, p.pseudonym, REFUSED, "mod")
         await reply(message, mt("admins_only", p.lang))
         return
     if user.id not in _menus_set:
