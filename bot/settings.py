@@ -79,6 +79,9 @@ class TelegramSettings(_Section):
     # Flood control per person: this many messages at once, then one every N seconds.
     flood_burst: int = Field(default=8, ge=1, le=100)
     flood_every_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Webhook workers share flood counts, warn-once marks and forwarded conversations through
+    # the database; a read or write slower than this falls back to the worker's own memory.
+    shared_state_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
     # Groups: "on" warns on high risk, "quiet" warns silently, "off" does not check.
     group_default_mode: Literal["on", "quiet", "off"] = "on"
     # Region (for the hotline) when the user's Telegram language does not tell.

@@ -5,11 +5,12 @@ Imports nothing from ``telegram``, ``sqlalchemy`` or other ``bot`` layers (impor
 """
 
 from bot.engine.compiler import CompiledRuleSet, compile_rules
-from bot.engine.engine import Engine
+from bot.engine.engine import Carried, Engine
 from bot.engine.loader import RuleProblem, RuleSetError, RuleSource, read_rule_dir
 from bot.engine.verdict import Evidence, Verdict
 
 __all__ = [
+    "Carried",
     "CompiledRuleSet",
     "Engine",
     "Evidence",

@@ -32,6 +32,9 @@ from bot.engine.verdict import Evidence, RuleRef, RuleScore, SignalHit, StageHit
 
 MAX_EVIDENCE_PER_SIGNAL = 3
 MAX_REGEX_MATCHES = 3
+# What a conversation carries from message to message is bounded (see ``Carried``).
+MAX_CARRIED_SIGNALS = 200
+MAX_CARRIED_RULES = 8
 # google-re2's own anchor value for an unanchored search (what its finditer passes)
 _UNANCHORED = re2._Anchor.UNANCHORED
 
@@ -95,6 +98,17 @@ class _Tally:
 
 
 @dataclass(frozen=True, slots=True)
+class Carried:
+    """What the engine concluded from earlier messages of a conversation, without their text:
+    the clues found (rule id, signal name: stable across processes and rule reloads) and the
+    languages written. Small enough to keep in shared state between webhook workers."""
+
+    signals: frozenset[tuple[str, str]] = frozenset()
+    langs: frozenset[str] = frozenset()
+    messages: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Near:
     """The rule that came closest to (or reached) a risk level, and why it stayed where it is:
     for reading misses and false alarms (``eval --misses``)."""
@@ -119,11 +133,15 @@ class _Scan:
     entities: list[Entity]
 
 
+_EMPTY = normalize("")  # stands for earlier messages of a conversation: clues, no text
+
+
 class Engine:
     """The detection engine. Thread-safe for reading; build a new one to change rules."""
 
     def __init__(self, rules: CompiledRuleSet) -> None:
         self.rules = rules
+        self._uses_by_rule = {cr.rule.id: cr.uses for cr in rules.rules}
 
     @classmethod
     def from_dir(cls, directory: str | Path) -> Engine:
@@ -346,21 +364,59 @@ class Engine:
 
     def check(self, texts: str | Sequence[str], links: Sequence[str] = ()) -> Verdict:
         """Check one message, or several messages of one conversation together."""
+        scans = self._scans(texts, links)
+        return self._verdict(scans, message_languages([s.norm.text for s in scans]))[0]
+
+    def check_continuing(
+        self,
+        texts: str | Sequence[str],
+        links: Sequence[str] = (),
+        carried: Carried | None = None,
+    ) -> tuple[Verdict, Carried]:
+        """Check the next message(s) of a conversation whose earlier messages are gone: what
+        the engine concluded from them (``carried``) counts as if they were here, without
+        their text (so without quotes). Returns the verdict and what to carry on."""
+        scans = self._scans(texts, links)
+        langs = message_languages([s.norm.text for s in scans])
+        if carried is not None and carried.signals:
+            hits: dict[int, list[tuple[int, int]]] = {}
+            for rule_id, name in carried.signals:
+                for use in self._uses_by_rule.get(rule_id, ()):
+                    if use.name == name:
+                        hits[use.matcher] = []
+            scans.append(_Scan(_EMPTY, hits, []))
+            langs = langs | carried.langs
+        verdict, tallies = self._verdict(scans, langs)
+        signals = set(carried.signals) if carried is not None else set()
+        for tally in tallies:
+            signals.update((tally.rule.rule.id, use.name) for use in tally.fired)
+        if len(signals) > MAX_CARRIED_SIGNALS:
+            # Bounded, whatever a conversation holds: the clues of the rules that score most.
+            ranked = sorted(tallies, key=lambda t: (RISK_ORDER[t.risk], t.score), reverse=True)
+            keep = {t.rule.rule.id for t in ranked[:MAX_CARRIED_RULES]}
+            signals = {s for s in signals if s[0] in keep}
+        messages = (carried.messages if carried is not None else 0) + len(
+            [texts] if isinstance(texts, str) else texts
+        )
+        return verdict, Carried(frozenset(signals), frozenset(langs), messages)
+
+    def _scans(self, texts: str | Sequence[str], links: Sequence[str]) -> list[_Scan]:
         messages = [texts] if isinstance(texts, str) else list(texts)
         if links:
             # Hidden links (Telegram text_link entities) are read like one more message, so
             # their addresses count as words and can be quoted: evidence with
             # ``message == len(texts)`` quotes the links joined by spaces.
             messages.append(" ".join(links))
-        scans = [self._scan(text) for text in messages]
+        return [self._scan(text) for text in messages]
 
+    def _verdict(self, scans: list[_Scan], langs: frozenset[str]) -> tuple[Verdict, list[_Tally]]:
+        """The verdict of these scans, and the tallies of every candidate rule."""
         candidates: set[int] = set()
         for scan in scans:
             for mid in scan.hits:
                 candidates.update(self.rules.rules_by_matcher.get(mid, ()))
 
         # Numbers first for every candidate; evidence only for the rules that are reported.
-        langs = message_languages([s.norm.text for s in scans])
         tallies = [
             self._tally(self.rules.rules[ri], scans)
             for ri in sorted(candidates)
@@ -381,10 +437,12 @@ class Engine:
             reverse=True,
         )
         if not visible:
-            return Verdict(risk="none", domains=domains, entity_kinds=kinds, shadow=shadow)
+            none = Verdict(risk="none", domains=domains, entity_kinds=kinds, shadow=shadow)
+            return none, tallies
         best = self._build(visible[0], scans)
         others = tuple(RuleScore(_ref(t.rule.rule), t.risk, t.score) for t in visible[1:])
-        return replace(best, domains=domains, entity_kinds=kinds, others=others, shadow=shadow)
+        verdict = replace(best, domains=domains, entity_kinds=kinds, others=others, shadow=shadow)
+        return verdict, tallies
 
     def score_rule(self, texts: str | Sequence[str], rule_id: str) -> Verdict | None:
         """How one rule alone scores these messages (for its examples and for moderators)."""

@@ -278,6 +278,22 @@ class ProcessedUpdate(Base):
     owner: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
+class SharedState(Base):
+    """Short-lived state that webhook workers share, so that two workers behave as one bot: a
+    person's flood counter per time window, "warned once" marks of group messages, and what the
+    engine concluded so far in a forwarded conversation. Keyed by pseudonyms; the values are
+    counts and signal names, never message text. Rows live for seconds to minutes."""
+
+    __tablename__ = "shared_state"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM), primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 # Tables with rows keyed to a person's pseudonym: what /mydata shows and /forget deletes.
 PERSONAL_TABLES: tuple[tuple[type[Base], str], ...] = (
     (Hit, "user_pseudonym"),
@@ -287,4 +303,5 @@ PERSONAL_TABLES: tuple[tuple[type[Base], str], ...] = (
     # A private chat's id is the person's id, so its subscription carries their pseudonym.
     (Subscription, "chat_pseudonym"),
     (PendingEdit, "author_pseudonym"),
+    (SharedState, "pseudonym"),
 )

@@ -26,6 +26,7 @@ from bot.storage.models import (
     Hit,
     ProcessedUpdate,
     Report,
+    SharedState,
     Subscription,
     UserPref,
     utcnow,
@@ -85,14 +86,15 @@ async def purge_expired(
     update_days: int = 3,
     now: dt.datetime | None = None,
 ) -> dict[str, int]:
-    """Delete hits, feedback, reports, refused attempts in the audit log and processed update ids
-    past their retention."""
+    """Delete hits, feedback, reports, refused attempts in the audit log, processed update ids
+    and expired shared state past their retention."""
     now = now or utcnow()
     plan: list[tuple[Any, Any, int]] = [
         (Hit, Hit.created_at, hit_days),
         (Feedback, Feedback.created_at, hit_days),
         (Report, Report.created_at, report_days),
         (ProcessedUpdate, ProcessedUpdate.received_at, update_days),
+        (SharedState, SharedState.expires_at, 0),  # short-lived: gone once expired
     ]
     out: dict[str, int] = {}
     async with sessions() as s, s.begin():

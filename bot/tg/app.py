@@ -37,7 +37,7 @@ from bot.storage.locks import exclusive
 from bot.storage.moderation import already_done, audit
 from bot.storage.queries import purge_expired
 from bot.tg.deps import Deps, attach, deps_of
-from bot.tg.flow import FloodLimiter, Gatherer
+from bot.tg.flow import Gatherer, SharedFlow
 from bot.tg.handlers import gathered, register
 from bot.tg.i18n import COMMANDS, Lang
 from bot.tg.media import ImageReader
@@ -268,7 +268,14 @@ def build_application(
             max_pixels=int(tg.max_image_megapixels * 1_000_000),
             max_text_chars=tg.max_image_text_chars,
         ),
-        flood=FloodLimiter(tg.flood_burst, 1.0 / tg.flood_every_seconds),
+        flow=SharedFlow(
+            sessions,
+            burst=tg.flood_burst,
+            every=tg.flood_every_seconds,
+            forward_share=settings.engine.conversation_max_messages,
+            shared=False,  # a webhook worker turns it on (see webhook.create_app)
+            timeout=tg.shared_state_timeout_seconds,
+        ),
         gather=Gatherer(
             tg.conversation_window_seconds, settings.engine.conversation_max_messages, process_batch
         ),

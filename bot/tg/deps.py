@@ -20,7 +20,7 @@ from bot.moderation.live import LiveRules
 from bot.privacy import Pseudonymizer, Sealer
 from bot.settings import Settings
 from bot.storage import HitWriter
-from bot.tg.flow import FloodLimiter, Gatherer, SerialWorker
+from bot.tg.flow import Gatherer, SerialWorker, SharedFlow
 from bot.tg.media import ImageReader
 from bot.tg.sending import DigestSender
 
@@ -80,7 +80,7 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     writer: HitWriter
     images: ImageReader
-    flood: FloodLimiter
+    flow: SharedFlow  # flood limits, warn-once marks, conversations (shared by webhook workers)
     gather: Gatherer[Any]
     live: LiveRules  # the rules in force: bundled files + moderators' revisions
     # Per-process caches of what people and groups chose. Only for a single process: webhook
@@ -88,7 +88,6 @@ class Deps:
     prefs: LRU[str, tuple[str, str]] = field(default_factory=LRU)
     group_modes: LRU[str, str] = field(default_factory=LRU)
     local_caches: bool = True
-    answered: LRU[tuple[int, int], bool] = field(default_factory=lambda: LRU(100_000))
     background: list[Any] = field(default_factory=list)  # start-up work running in threads
     # The digest broadcast running in this process, if any, and how to stop it gracefully.
     broadcasting: asyncio.Task[Any] | None = None

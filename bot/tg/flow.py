@@ -1,24 +1,56 @@
-"""Per-person flow control: a flood limit, gathering forwarded messages into one check, and
-the one thread checks run in.
+"""Per-person flow control: flood limits, gathering forwarded messages into one check, "warn
+once" marks, and the one thread checks run in.
 
-Owns: in-memory, per-process state keyed by pseudonyms (never raw ids). A person who floods is
-slowed with one polite notice; several messages forwarded together (arriving within a short
-window) are checked as one conversation so the reply can name the furthest stage reached.
-Checks run off the event loop, one at a time, in the order they were asked for.
+Owns: state keyed by pseudonyms (never raw ids). A person who floods is slowed with one polite
+notice; several messages forwarded together are checked as one conversation so the reply can
+name the furthest stage reached. In one process (polling) this state is in memory; webhook
+workers share it through the database (``SharedFlow``), each falling back to its own memory
+while the database does not answer, so the bot keeps answering. Checks run off the event loop,
+one at a time, in the order they were asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.metrics import database_error
+from bot.storage import shared
+
+log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+_LEFT_RUNNING: set[asyncio.Future[Any]] = set()
+
+
+def _settle(future: asyncio.Future[Any]) -> None:
+    _LEFT_RUNNING.discard(future)
+    if not future.cancelled():
+        future.exception()  # retrieved: a late failure was already answered by the fallback
+
+
+async def within(work: Awaitable[Result], timeout: float) -> Result:
+    """``await work`` for at most ``timeout`` seconds (TimeoutError after). The work itself is
+    not cancelled but left to finish on its own: a database call cancelled halfway leaves its
+    connection unclosed, and the caller has its fallback anyway."""
+    future = asyncio.ensure_future(work)
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), timeout)
+    except TimeoutError:
+        _LEFT_RUNNING.add(future)
+        future.add_done_callback(_settle)
+        raise
 
 
 class SerialWorker:
@@ -86,6 +118,9 @@ class FloodLimiter:
             b.warned = True
             return "warn"
         return "drop"
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
 
 
 @dataclass
@@ -174,3 +209,116 @@ class Gatherer(Generic[Item]):
             batch.done.set()
             if batch.task is not None:
                 batch.task.cancel()
+
+
+FloodKind = Literal["message", "forward", "button", "edit"]
+
+
+class SharedFlow:
+    """Flood limits and "warn once" marks for every kind of update, and forwarded conversations
+    in progress: shared by all workers through the database when ``shared`` (webhook mode),
+    this process's own otherwise, and whenever the database does not answer in ``timeout``.
+
+    A flood limit allows ``burst`` updates, then one per ``every`` seconds (shared: ``burst``
+    in the ``burst * every`` seconds from a person's first update, one counter row each). A
+    forwarded message costs 1/``forward_share`` of a message: a conversation is checked as
+    one."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        burst: int,
+        every: float,
+        forward_share: int,
+        shared: bool,
+        timeout: float = 0.5,
+    ) -> None:
+        self.sessions = sessions
+        self.shared = shared
+        self.timeout = timeout
+        scale: dict[FloodKind, int] = {
+            "message": 1,
+            "forward": forward_share,
+            # Buttons come in quick runs (a moderator's review, language, feedback, report).
+            "button": 2,
+            "edit": 1,
+        }
+        self.limits = {kind: burst * n for kind, n in scale.items()}
+        self.window = burst * every
+        self.local = {kind: FloodLimiter(burst * n, n / every) for kind, n in scale.items()}
+        self.conversations: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self.marks: OrderedDict[tuple[str, int], float] = OrderedDict()
+
+    async def _db(self, what: str, fn: Callable[..., Awaitable[Result]], *args: Any) -> Result:
+        try:
+            return await within(fn(self.sessions, *args), self.timeout)
+        except Exception as exc:
+            database_error(f"shared_{what}")
+            log.warning("shared %s unavailable: %s", what, type(exc).__name__)
+            raise
+
+    async def flood(self, kind: FloodKind, key: str) -> str:
+        """``ok``, ``warn`` (the first refusal: tell them once) or ``drop``."""
+        if self.shared:
+            try:
+                n = await self._db("flood", shared.count, kind, key, self.window)
+            except Exception:  # noqa: BLE001 - logged; this process's own bucket decides
+                return self.local[kind].check(key)
+            limit = self.limits[kind]
+            return "ok" if n <= limit else "warn" if n == limit + 1 else "drop"
+        return self.local[kind].check(key)
+
+    async def once(self, kind: str, key: str, slot: int, ttl: float) -> bool:
+        """True for the first to claim this mark (a warning about to be sent)."""
+        if self.shared:
+            try:
+                return await self._db("mark", shared.mark_once, kind, key, slot, ttl)
+            except Exception:  # noqa: BLE001 - logged; at worst a second worker warns too
+                pass
+        now = time.monotonic()
+        stamp = self.marks.get((key, slot))
+        if stamp is not None and stamp > now:
+            return False
+        self.marks[(key, slot)] = now + ttl
+        self.marks.move_to_end((key, slot))
+        if len(self.marks) > 100_000:
+            self.marks.popitem(last=False)
+        return True
+
+    async def release(self, kind: str, key: str, slot: int) -> None:
+        """Give a mark back: what it stood for did not happen (a redelivery may try again)."""
+        self.marks.pop((key, slot), None)
+        if self.shared:
+            # Logged; the mark expires on its own.
+            with contextlib.suppress(Exception):
+                await self._db("mark", shared.unmark, kind, key, slot)
+
+    async def conversation(self, key: str) -> Any | None:
+        """The state kept for this person's forwarded conversation, if one is in progress."""
+        if self.shared:
+            try:
+                return await self._db("conversation", shared.read, "conversation", key)
+            except Exception:  # noqa: BLE001 - logged; this worker's own memory, if any
+                pass
+        held = self.conversations.get(key)
+        if held is None or held[0] < time.monotonic():
+            return None
+        return held[1]
+
+    async def keep_conversation(self, key: str, value: Any, ttl: float) -> None:
+        """Keep what was concluded so far (JSON: signal names and counts, never text)."""
+        self.conversations[key] = (time.monotonic() + ttl, value)
+        self.conversations.move_to_end(key)
+        if len(self.conversations) > 100_000:
+            self.conversations.popitem(last=False)
+        if self.shared:
+            # Logged; kept in this worker's memory meanwhile.
+            with contextlib.suppress(Exception):
+                await self._db("conversation", shared.write, "conversation", key, value, ttl)
+
+    def forget(self, key: str) -> None:
+        """Drop this process's memory of a person (the database rows go with /forget)."""
+        self.conversations.pop(key, None)
+        for limiter in self.local.values():
+            limiter.forget(key)

@@ -41,7 +41,7 @@ from telegram.ext import (
 )
 
 from bot.digest.build import build_digest
-from bot.engine import Verdict
+from bot.engine import Carried, Verdict
 from bot.metrics import CHECK_SECONDS, CHECKS
 from bot.privacy import redact
 from bot.storage import hits_from_verdict
@@ -59,6 +59,7 @@ from bot.storage.queries import (
     unsubscribe,
 )
 from bot.tg.deps import PREFETCHED, Deps, deps_of
+from bot.tg.flow import FloodKind, within
 from bot.tg.i18n import (
     LANG_LABELS,
     LANGS,
@@ -85,6 +86,8 @@ Ctx = ContextTypes.DEFAULT_TYPE
 
 # Reads on the path to a warning wait at most this long; then defaults are used.
 DB_READ_TIMEOUT = 0.5
+# A group message can be edited for two days; it is warned about once in that time.
+WARNED_SECONDS = 2 * 24 * 3600
 DB_WRITE_TIMEOUT = 2.0
 
 
@@ -106,6 +109,17 @@ def store_hits(deps: Deps, records: list[HitRecord]) -> None:
         sink.extend(records)
     else:
         deps.writer.record(records)
+
+
+async def run_check_continuing(
+    deps: Deps, text: str, links: tuple[str, ...], carried: Carried | None
+) -> tuple[Verdict, Carried]:
+    """The next message of a conversation checked with what its earlier messages showed."""
+    (verdict, carry), seconds = await deps.checks.run(
+        deps.engine().check_continuing, text, links, carried
+    )
+    observe_check(verdict, seconds)
+    return verdict, carry
 
 
 def observe_check(verdict: Verdict, seconds: float) -> None:
@@ -181,7 +195,7 @@ async def person(update: Update, deps: Deps) -> Person:
     cached = deps.prefs.get(pseudonym) if deps.local_caches else None
     if cached is None:
         try:
-            pref = await asyncio.wait_for(get_preference(deps.sessions, pseudonym), DB_READ_TIMEOUT)
+            pref = await within(get_preference(deps.sessions, pseudonym), DB_READ_TIMEOUT)
         except Exception:  # noqa: BLE001 - a slow or absent database must not delay the answer
             # Answer in the Telegram language now; do not cache, so the saved choice is used
             # again as soon as the database is back.
@@ -203,25 +217,41 @@ def hotline(deps: Deps, region: str) -> str | None:
 
 
 async def flood_guard(update: Update, context: Ctx) -> None:
-    """Runs before every other handler (group -1). Slows a person who floods the bot."""
+    """Runs before every other handler (group -1). Slows a person who floods the bot: messages,
+    forwarded messages, button presses and edits in groups, each with its own allowance, counted
+    across all workers (see ``SharedFlow``)."""
     deps = deps_of(context)
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or chat is None or chat.type != ChatType.PRIVATE or update.message is None:
+    if user is None or chat is None:
         return
-    key = deps.pseudonym(user.id)
-    message = update.message
-    if message.forward_origin is not None and not (message.photo or message.document):
-        # Forwarded text is gathered into one check per conversation (at most
-        # conversation_max_messages each), so it is not counted message by message.
-        # Forwarded pictures still count: each one costs a second of OCR.
+    kind: FloodKind
+    if update.callback_query is not None:
+        kind = "button"
+    elif chat.type != ChatType.PRIVATE:
+        if update.edited_message is None:
+            return  # a group's own messages: Telegram limits how fast people post
+        kind = "edit"  # "post, then edit in the scam link", a thousand times over
+    elif update.message is None:
         return
-    verdict = deps.flood.check(key)
+    elif update.message.forward_origin is not None and not (
+        update.message.photo or update.message.document
+    ):
+        # Forwarded text is checked a conversation at a time (at most
+        # conversation_max_messages each), so a forwarded message costs a share of one.
+        # Forwarded pictures count fully: each one costs a second of OCR.
+        kind = "forward"
+    else:
+        kind = "message"
+    verdict = await deps.flow.flood(kind, deps.pseudonym(user.id))
     if verdict == "ok":
         return
     if verdict == "warn":
         p = await person(update, deps)
-        await reply(update.message, t("flood", p.lang))
+        if update.callback_query is not None:
+            await update.callback_query.answer(t("flood", p.lang))
+        elif update.message is not None:
+            await reply(update.message, t("flood", p.lang))
     raise ApplicationHandlerStop
 
 
@@ -288,6 +318,7 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
     p = await person(update, deps)
     assert update.message is not None
     deps.gather.drop(p.pseudonym)
+    deps.flow.forget(p.pseudonym)
     waiting = await deps.writer.discard(p.pseudonym)
     try:
         deleted = await forget(deps.sessions, p.pseudonym)
@@ -425,6 +456,14 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         if piece is not None:
             await check_and_answer(deps, piece.person, [piece])
         return
+    if deps.flow.shared:
+        # Webhook mode: Telegram sends this chat's next update only after this one is
+        # answered, so waiting to gather a burst would gather nothing. Answer now; the next
+        # message of the same burst continues from what this one showed.
+        piece = await read_message(deps, update, message)
+        if piece is not None:
+            await answer_continuing(deps, piece)
+        return
     # Forwarded messages usually come in a burst: check them together. The place in the
     # conversation is taken before anything is awaited, so a message whose preparation is
     # slow (a screenshot under OCR, a slow database read) keeps its turn.
@@ -538,6 +577,84 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     await reply(pieces[-1].message, rendered.html, rendered.buttons)
 
 
+# A forwarded conversation's state is kept this long after its last message (webhook mode).
+CONVERSATION_SECONDS = 60.0
+
+
+def _answer_of(verdict: Verdict) -> list[Any]:
+    """What a reply concludes: the rule, the risk and the furthest stage."""
+    stage = verdict.furthest_stage.index if verdict.furthest_stage is not None else -1
+    return [verdict.rule.id if verdict.rule else None, verdict.risk, stage]
+
+
+async def answer_continuing(deps: Deps, piece: Piece) -> None:
+    """Answer one forwarded message as part of its conversation (webhook mode).
+
+    Messages forwarded together carry the same send date (to the second). What was concluded
+    from the earlier ones (signal names, languages, the reply's id; never text) is kept in
+    state shared by all workers. The first message is answered at once; a later one is answered
+    only when the conclusion changes (another rule, risk or a further stage): then a new reply
+    goes out and the earlier reply points to it. Otherwise the reply given stands."""
+    p = piece.person
+    date = piece.message.date.timestamp()
+    window = deps.settings.telegram.conversation_window_seconds
+    held = await deps.flow.conversation(p.pseudonym)
+    carried = None
+    if (
+        isinstance(held, dict)
+        and abs(date - float(held.get("date", 0))) <= max(window, 1.0)
+        and int(held.get("messages", 0)) < deps.settings.engine.conversation_max_messages
+    ):
+        carried = Carried(
+            frozenset((str(r), str(n)) for r, n in held.get("signals", ())),
+            frozenset(str(x) for x in held.get("langs", ())),
+            int(held.get("messages", 0)),
+        )
+    else:
+        held = None
+    verdict, carry = await run_check_continuing(deps, piece.text, piece.links, carried)
+    answer = _answer_of(verdict)
+    state: dict[str, Any] = {
+        "signals": sorted(carry.signals),
+        "langs": sorted(carry.langs),
+        "messages": carry.messages,
+        "date": date,
+        "reply": held.get("reply") if held else None,
+        "answer": held.get("answer") if held else None,
+    }
+    if held is None or held.get("answer") != answer:
+        records = hits_from_verdict(
+            verdict,
+            user_pseudonym=p.pseudonym,
+            lang=p.lang,
+            chat_type="private",
+            input_kind=piece.kind,
+        )
+        store_hits(deps, records)
+        rendered = render_verdict(
+            verdict, p.lang, p.region, hotline(deps, p.region), records[0].event_id
+        )
+        sent = await reply(piece.message, rendered.html, rendered.buttons)
+        earlier = state["reply"]
+        state["reply"], state["answer"] = sent.message_id, answer
+        await deps.flow.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
+        if earlier is not None:
+            try:
+                await with_retries(
+                    lambda: piece.message.get_bot().edit_message_text(
+                        t("conversation_moved", p.lang),
+                        chat_id=piece.message.chat_id,
+                        message_id=int(earlier),
+                        parse_mode=ParseMode.HTML,
+                    ),
+                    "editMessageText",
+                )
+            except Exception as exc:  # noqa: BLE001 - the new answer went out; this is tidying
+                log.warning("earlier reply not updated: %s", type(exc).__name__)
+        return
+    await deps.flow.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
+
+
 async def gathered(deps: Deps, pseudonym: str, pieces: list[Piece]) -> None:
     """Called by the gatherer when a forwarded burst is complete."""
     last = pieces[-1]
@@ -567,7 +684,7 @@ async def on_group_message(update: Update, context: Ctx) -> None:
         mode = deps.group_modes.get(chat_key) if deps.local_caches else None
     if mode is None:
         try:
-            stored = await asyncio.wait_for(get_chat_mode(deps.sessions, chat_key), DB_READ_TIMEOUT)
+            stored = await within(get_chat_mode(deps.sessions, chat_key), DB_READ_TIMEOUT)
             mode = stored or deps.settings.telegram.group_default_mode
             if deps.local_caches:
                 deps.group_modes.put(chat_key, mode)
@@ -594,10 +711,10 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     )
     if verdict.risk != "high":
         return
-    key = (message.chat_id, message.message_id)
-    if key in deps.answered:
+    # Once per message, across edits and workers: the mark lasts as long as Telegram lets a
+    # message be edited.
+    if not await deps.flow.once("warned", chat_key, message.message_id, WARNED_SECONDS):
         return
-    deps.answered.put(key, True)
     # The warning is for the group, in the language of the post itself: the poster's own
     # Telegram language may be the scammer's.
     group_lang = language_of_text(text, lang)
@@ -609,7 +726,8 @@ async def on_group_message(update: Update, context: Ctx) -> None:
             quiet=mode == "quiet",
         )
     except Exception:
-        deps.answered.drop(key)  # not warned: a redelivery of this update may try again
+        # Not warned: a redelivery of this update may try again.
+        await deps.flow.release("warned", chat_key, message.message_id)
         raise
 
 

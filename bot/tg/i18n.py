@@ -309,6 +309,11 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "這類訊息我讀不了。請轉傳文字、截圖或連結。",
         "en": "I can't read this kind of message. Forward text, a screenshot or a link.",
     },
+    "conversation_moved": {
+        "zh-hans": "⬇️ 这段对话又转来了新消息，检查结果有变化：请看下方最新的回复。",
+        "zh-hant": "⬇️ 這段對話又轉來了新訊息，檢查結果有變化：請看下方最新的回覆。",
+        "en": "⬇️ More of this conversation came in and the result changed: see the newest reply below.",
+    },
     "flood": {
         "zh-hans": "你发得有点快，我稍等几秒再继续检查。",
         "zh-hant": "你傳得有點快，我等幾秒再繼續檢查。",

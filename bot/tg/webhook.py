@@ -235,6 +235,8 @@ def create_app(
     # Several workers share the database: a choice one of them stores must not be hidden from
     # the others by a per-process cache (each update reads it with its claim instead).
     deps.local_caches = False
+    # Flood limits, "warn once" and forwarded conversations are shared through the database too.
+    deps.flow.shared = True
     hook = settings.webhook
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     owner = f"{socket.gethostname()}:{os.getpid()}"

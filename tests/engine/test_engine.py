@@ -188,3 +188,48 @@ def test_a_rule_reads_only_messages_in_its_languages(rule_dir: RuleDir) -> None:
     assert engine.check("Your parcel is lost: double refund, add me on WhatsApp now").risk == "none"
     v = engine.score_rule("Your parcel is lost: double refund, add me on WhatsApp now", "zh-only")
     assert v is not None and v.risk == "none"
+
+
+def test_a_conversation_continued_message_by_message_reaches_what_it_reaches_whole(
+    rule_dir: RuleDir,
+) -> None:
+    """Webhook workers see a forwarded conversation one message at a time and keep only what
+    the engine concluded (signal names), never the text: the verdict must be the same."""
+    engine = Engine.from_dir(rule_dir(flow=mini_rule("flow")))
+    parts = ["您的包裹已丟失", "三倍理賠", "請加 V 信 辦理"]
+    assert [engine.check(p).risk for p in parts] == ["none", "none", "none"]
+    carried = None
+    risks = []
+    for part in parts:
+        verdict, carried = engine.check_continuing(part, (), carried)
+        risks.append(verdict.risk)
+    assert risks == ["none", "medium", "high"]
+    assert verdict.furthest_stage is not None and verdict.furthest_stage.id == "contact"
+    assert carried is not None and carried.messages == 3
+    names = {name for _, name in carried.signals}
+    assert all(part not in name for part in parts for name in names)  # names, not quotes
+    # The earlier messages' signals are named in their stages, without quotes.
+    quoted = {e.text for e in verdict.evidence}
+    assert "加 V 信" in quoted and "三倍理賠" not in quoted
+
+
+def test_bundled_examples_split_into_sentences_score_the_same_continued() -> None:
+    import re
+
+    from tests.conftest import ROOT
+
+    engine = Engine.from_dir(ROOT / "rules")
+    compared = 0
+    for cr in engine.rules.rules:
+        for example in cr.rule.examples.scam:
+            parts = [p for p in re.split(r"(?<=[。！？!?])\s*", example) if p.strip()]
+            if len(parts) < 2:
+                continue
+            whole = engine.check(parts)
+            carried = None
+            for part in parts:
+                verdict, carried = engine.check_continuing(part, (), carried)
+            got = (verdict.risk, verdict.rule and verdict.rule.id, verdict.furthest_stage)
+            assert got == (whole.risk, whole.rule and whole.rule.id, whole.furthest_stage), example
+            compared += 1
+    assert compared >= 40  # the examples written as several sentences

@@ -66,6 +66,7 @@ def test_mydata_and_forget(db_url: str) -> None:
         "user_prefs": 1,
         "subscriptions": 0,
         "pending_edits": 0,
+        "shared_state": 0,
         "audit_log": 2,
     }
     assert before["language"] == "zh-hant" and before["region"] == "TW"
@@ -77,6 +78,7 @@ def test_mydata_and_forget(db_url: str) -> None:
         "user_prefs": 1,
         "subscriptions": 0,
         "pending_edits": 0,
+        "shared_state": 0,
         "audit_log": 2,
     }
     assert all(v == 0 for v in after["counts"].values())  # type: ignore[attr-defined]

@@ -91,9 +91,15 @@ def test_feedback_and_report_with_consent_store_only_redacted_text(tmp_path: Pat
 
             from bot.storage.models import Feedback, Report
 
-            async with r.deps.sessions() as s:
-                reports = (await s.execute(select(Report.redacted_text))).scalars().all()
-                votes = (await s.execute(select(Feedback.vote))).scalars().all()
+            # The 👍 is acknowledged at once and stored just after: wait for it (a busy
+            # machine may store it after the report).
+            for _ in range(600):
+                async with r.deps.sessions() as s:
+                    reports = (await s.execute(select(Report.redacted_text))).scalars().all()
+                    votes = (await s.execute(select(Feedback.vote))).scalars().all()
+                if votes:
+                    break
+                await asyncio.sleep(0.1)
             assert votes == ["helpful"]
             assert len(reports) == 1 and "13812345678" not in reports[0] and "[phone]" in reports[0]
 

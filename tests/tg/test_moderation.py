@@ -18,6 +18,9 @@ from tests.tg.test_e2e import FAKE_CS_ZH, run
 ADMIN, MOD, OTHER, MOD2 = 900001, 900002, 900003, 900004
 ENV = {"SENTINEL_MODERATION__ADMINS": f"[{ADMIN}]"}
 RULE = "fake-courier-cs"
+# An answer to an edit waits for the whole rule set to be built and checked (examples, the
+# baseline, the cost on it): seconds on a quiet machine, several times that on a busy one.
+WAIT = 180
 
 
 class Chat:
@@ -34,20 +37,20 @@ class Chat:
     async def say(self, text: str, n: int = 1) -> list[dict[str, Any]]:
         before = self.seen()
         self.r.emu.send_text(self.chat, self.user, text)
-        msgs = await self.r.emu.wait_for_messages(self.chat["id"], count=before + n, timeout=30)
+        msgs = await self.r.emu.wait_for_messages(self.chat["id"], count=before + n, timeout=WAIT)
         return msgs[before:]
 
     async def upload(self, data: bytes, name: str, caption: str | None = "why: test") -> str:
         before = self.seen()
         self.r.emu.send_document(self.chat, self.user, data, file_name=name, caption=caption)
-        msgs = await self.r.emu.wait_for_messages(self.chat["id"], count=before + 1, timeout=30)
+        msgs = await self.r.emu.wait_for_messages(self.chat["id"], count=before + 1, timeout=WAIT)
         return str(msgs[before]["text"])
 
     async def press(self, msg: dict[str, Any], index: int, n: int = 1) -> list[dict[str, Any]]:
         data = [b["callback_data"] for row in msg["reply_markup"]["inline_keyboard"] for b in row]
         before = self.seen()
         self.r.emu.press_button(self.chat, self.user, msg, data[index])
-        msgs = await self.r.emu.wait_for_messages(self.chat["id"], count=before + n, timeout=30)
+        msgs = await self.r.emu.wait_for_messages(self.chat["id"], count=before + n, timeout=WAIT)
         return msgs[before:]
 
 

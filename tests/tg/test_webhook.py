@@ -31,7 +31,11 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def worker(tmp_path: Path, emu: BotApiEmulator) -> AsyncIterator[tuple[str, Starlette]]:
+async def worker(
+    tmp_path: Path, emu: BotApiEmulator, **env: str
+) -> AsyncIterator[tuple[str, Starlette]]:
+    """One webhook worker in this process (its database in ``tmp_path``: workers given the
+    same directory share it), registered with the emulator; ``env``: more settings."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = load_settings(
@@ -40,7 +44,8 @@ async def worker(tmp_path: Path, emu: BotApiEmulator) -> AsyncIterator[tuple[str
             "SENTINEL_DATA_DIR": str(tmp_path),
             "SENTINEL_WEBHOOK_SECRET": SECRET,
             "SENTINEL_WEBHOOK__URL": f"{url}/telegram",
-        },
+        }
+        | env,
     )
     app = create_app(settings, engine(), token=TOKEN, base_url=emu.base_url)
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))

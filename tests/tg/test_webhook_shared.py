@@ -1,0 +1,134 @@
+"""Two webhook workers sharing one database behave as one bot: a forwarded conversation is
+followed across them, flood limits count presses sent to either, and a group message is warned
+about once whichever worker sees its edits (Telegram hands each update to any worker)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.emulator import BotApiEmulator
+from tests.tg.conftest import TOKEN
+from tests.tg.test_e2e import FAKE_CS_ZH, run
+from tests.tg.test_webhook import worker
+
+# A slow database under a busy machine must not turn shared state into per-worker state here.
+SLOW_OK = {"SENTINEL_TELEGRAM__SHARED_STATE_TIMEOUT_SECONDS": "10"}
+
+
+async def settled(emu: BotApiEmulator, updates: int) -> None:
+    """Wait until ``updates`` updates were acknowledged (answered or refused)."""
+    for _ in range(1200):
+        if sum(d.ok for d in emu.webhook_deliveries) >= updates:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{sum(d.ok for d in emu.webhook_deliveries)} of {updates} acknowledged")
+
+
+def test_a_forwarded_conversation_is_followed_across_workers(tmp_path: Path) -> None:
+    """One message at a time (Telegram waits for each answer), alternating between workers:
+    the first is answered at once, a message that changes nothing gets no second answer, and
+    the one that reaches a further stage gets the answer while the earlier one points to it."""
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with (
+                worker(tmp_path, emu, **SLOW_OK) as (a, _),
+                worker(tmp_path, emu, **SLOW_OK) as (b, _),
+            ):
+                emu.webhook_targets = [f"{a}/telegram", f"{b}/telegram"]
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                for text in (
+                    "您好，我是京东客服，您买的商品检测出质量问题，需要给您办理退款。",
+                    "好的",
+                    "请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
+                ):
+                    emu.send_text(chat, user, text, forwarded=True)
+                await settled(emu, 3)
+                targets = {d.url for d in emu.webhook_deliveries if d.ok}
+                assert len(targets) == 2  # both workers answered part of it
+                first, latest = emu.sent_messages(chat["id"])
+                assert "第 4 步" in latest["text"] and "高风险" in latest["text"]
+                assert "下方最新的回复" in first["text"]  # edited: no two answers disagree
+                assert "reply_markup" not in first or not first["reply_markup"]
+            assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    run(go())
+
+
+def test_button_floods_are_limited_across_workers(tmp_path: Path) -> None:
+    """60 presses of a language button, spread over two workers: the limit holds for the
+    person, not per worker (6 presses: 2x the burst of 3), and the rest get no message."""
+    env = SLOW_OK | {
+        "SENTINEL_TELEGRAM__FLOOD_BURST": "3",
+        "SENTINEL_TELEGRAM__FLOOD_EVERY_SECONDS": "60",
+    }
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with (
+                worker(tmp_path, emu, **env) as (a, _),
+                worker(tmp_path, emu, **env) as (
+                    b,
+                    _,
+                ),
+            ):
+                emu.webhook_targets = [f"{a}/telegram", f"{b}/telegram"]
+                user = emu.make_user(language_code="en")
+                chat = emu.private_chat(user)
+                emu.send_text(chat, user, "/lang")
+                [prompt] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
+                for _ in range(60):
+                    emu.press_button(chat, user, prompt, "lang:en")
+                await settled(emu, 61)
+                sent = emu.sent_messages(chat["id"])
+                assert len(sent) == 1 + 6, len(sent)
+                answers = [
+                    q.params.get("text")
+                    for q in emu.requests
+                    if q.method.lower() == "answercallbackquery"
+                ]
+                assert sum("quickly" in (text or "") for text in answers) == 1  # told once
+            assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    run(go())
+
+
+def test_a_group_post_is_warned_about_once_whichever_worker_sees_its_edits(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with (
+                worker(tmp_path, emu, **SLOW_OK) as (a, _),
+                worker(tmp_path, emu, **SLOW_OK) as (b, _),
+            ):
+                emu.webhook_targets = [f"{a}/telegram", f"{b}/telegram"]
+                admin = emu.make_user(language_code="zh-hans")
+                group = emu.group_chat(title="g")
+                emu.add_bot_to_group(group, by=admin)
+                await emu.wait_for_messages(group["id"], count=1, timeout=60)
+                poster = emu.make_user(language_code="zh-hans")
+                post = emu.send_text(group, poster, "大家好，新人报到")
+                for n in range(4):  # the scam edited in, then touched up, on either worker
+                    emu.edit_text(group, poster, post, FAKE_CS_ZH + "。" * n)
+                await settled(emu, 6)
+                warnings = emu.sent_messages(group["id"])[1:]
+                assert len(warnings) == 1
+                assert warnings[0]["reply_to_message"]["message_id"] == post["message_id"]
+            assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    run(go())
