@@ -73,9 +73,9 @@ def test_real_english_sms(engine: Engine) -> None:
 def test_chinese_scripts_and_telegram_spam(engine: Engine) -> None:
     data = scores("dev_zh.jsonl")["by_fields"]["dataset"]
     telecom = data["zh_telecom_fraud_texts"]
-    # Issue 12 asks 0.93; today 0.91 (the misses left are short openers that genuine senders
-    # write too). The floor keeps what was reached.
-    assert telecom["recall"] >= 0.905, telecom
+    # Issue 12 asks 0.93; today 0.916 (the misses left are short openers that genuine senders
+    # write too, or texts with no scam step at all). The floor keeps what was reached.
+    assert telecom["recall"] >= 0.915, telecom
     assert telecom["fpr"] <= 0.002, telecom
     chat = data["zh_tg_spam_chat"]
     assert chat["recall"] >= 0.70, chat
