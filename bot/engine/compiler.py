@@ -112,6 +112,20 @@ class CompiledRuleSet:
     # ahocorasick.Automaton over messages read aloud: sound key -> (length, matcher ids)
     sound_automaton: Any | None = None
     warnings: list[RuleProblem] = field(default_factory=list)
+    # One RE2 Set over the regexes searched in the whole text (no atoms, or no bounded width):
+    # a single pass says which of them match anywhere, so the others are not run one by one.
+    whole_set: Any | None = None  # re2.Set
+    whole_set_regexes: tuple[int, ...] = ()  # Set index -> regex index
+
+    def whole_text_misses(self, data: bytes) -> set[int]:
+        """The regexes of ``whole_set`` that match nowhere in ``data`` (UTF-8): searching them
+        would find nothing."""
+        if self.whole_set is None:
+            return set()
+        members = self.whole_set_regexes
+        misses = set(members)
+        misses.difference_update([members[i] for i in self.whole_set.Match(data) or ()])
+        return misses
 
     def rule(self, rule_id: str) -> Rule | None:
         for cr in self.rules:
@@ -471,6 +485,9 @@ def compile_rules(
         smallest = min(groups, key=len)
         windows.append((width, tuple(id(values[a]) for a in smallest)))
 
+    whole = tuple(ri for ri, w in enumerate(windows) if w is None)
+    whole_set = _regex_set([b.regex_list[ri][2] for ri in whole])
+
     anchor_automaton = None
     if b.fuzzy:
         by_anchor: dict[str, list[int]] = defaultdict(list)
@@ -535,4 +552,22 @@ def compile_rules(
         lexicon=lexicon,
         compound_automaton=compound_automaton,
         sound_automaton=sound_automaton,
+        whole_set=whole_set,
+        whole_set_regexes=whole if whole_set is not None else (),
     )
+
+
+def _regex_set(patterns: Sequence[str]) -> Any | None:
+    """An unanchored RE2 Set of ``patterns`` (bytes patterns, the regexes' own options), or
+    None when there are none or RE2 refuses the Set: then every regex simply runs alone."""
+    if not patterns:
+        return None
+    rx_set = re2.Set.SearchSet(re2_options())
+    try:
+        for i, p in enumerate(patterns):
+            if rx_set.Add(p.encode("utf-8")) != i:
+                return None
+        rx_set.Compile()
+    except re2.error:
+        return None
+    return rx_set

@@ -241,12 +241,15 @@ class Engine:
                 pos += 1 if ch < "\x80" else 2 if ch < "\u0800" else 3 if ch < "\U00010000" else 4
                 byte_at[i + 1] = pos
         end_b = len(tb)
+        misses = rs.whole_text_misses(tb)
         for idx in candidates:
+            window = rs.windows[idx]
+            if window is None and idx in misses:
+                continue
             mid, rx = rs.regexes[idx]
             spans = hits[mid]
             if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
                 continue
-            window = rs.windows[idx]
             if window is not None:
                 width, ids = window
                 lo, hi = n, 0

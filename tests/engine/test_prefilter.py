@@ -1,5 +1,6 @@
-"""The regex prefilter (literal atoms found by the automaton, windows around them) is only a
-speed-up: it never changes a verdict. Checked against running every regex on the whole text.
+"""The regex prefilter (literal atoms found by the automaton, windows around them, one RE2 Set
+for the regexes searched in the whole text) is only a speed-up: it never changes a verdict.
+Checked against running every regex alone on the whole text.
 (Literal-only regexes are matched by the automaton in both, so quotes may list overlapping
 occurrences differently; the verdict itself must be identical.)"""
 
@@ -57,6 +58,7 @@ def unfiltered(engine: Engine) -> Engine:
     rules = copy.copy(engine.rules)
     rules.always_run = tuple(range(len(rules.regexes)))
     rules.windows = (None,) * len(rules.regexes)
+    rules.whole_set = None  # no RE2 Set either: every regex searched alone
     return Engine(rules)
 
 
