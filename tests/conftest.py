@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,48 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
 
 
+_FROM_DIR = Engine.from_dir.__func__  # type: ignore[attr-defined]
+_FROM_FILES = Engine.from_files.__func__  # type: ignore[attr-defined]
+
+
 @functools.cache
 def bundled_engine() -> Engine:
     """The bundled rules compiled once for the whole run (a few seconds each time otherwise);
     an Engine is never changed after it is built, so tests can share it."""
-    return Engine.from_dir(RULES)
+    return _FROM_DIR(Engine, RULES)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _built_from_files(files: tuple[tuple[str, str | bytes], ...], origin: str) -> Engine:
+    return _FROM_FILES(Engine, dict(files), origin)  # type: ignore[no-any-return]
+
+
+def _from_dir(cls: type[Engine], directory: str | Path) -> Engine:
+    if cls is Engine and Path(directory).resolve() == RULES:
+        return bundled_engine()
+    return _FROM_DIR(cls, directory)  # type: ignore[no-any-return]
+
+
+def _from_files(
+    cls: type[Engine], files: Mapping[str, str | bytes], origin: str = "rules"
+) -> Engine:
+    if cls is not Engine:
+        return _FROM_FILES(cls, files, origin)  # type: ignore[no-any-return]
+    return _built_from_files(tuple(sorted(files.items())), origin)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _build_each_rule_set_once() -> Iterator[None]:
+    """Within this process, a rule set is compiled once: ``Engine.from_dir`` of the bundled
+    directory and ``Engine.from_files`` of the same files and origin return the engine built
+    the first time (the CLI's rules commands and the live rules otherwise rebuild the same
+    bundled set, seconds each). A build that fails is not remembered: it fails every time.
+    Engines are never changed after they are built, so sharing one changes nothing a test
+    sees; rule sets written by a test (other directories, other files) are built as usual."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Engine, "from_dir", classmethod(_from_dir))
+        mp.setattr(Engine, "from_files", classmethod(_from_files))
+        yield
 
 
 @pytest.fixture(scope="session")
