@@ -60,16 +60,18 @@ class RuleSource:
     lines: Mapping[str, Mapping[tuple[Any, ...], int]] = field(default_factory=dict)
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe loader that refuses anchors and aliases: rules never need them, bombs do. Only
-    true/false are booleans (YAML 1.2), so a rule id or a phrase "no", "on" or "off" stays text."""
+class _NoAliasChecks:
+    """Refuses anchors and aliases (rules never need them, bombs do) and nesting past
+    MAX_DEPTH, while composing. Mixed into a safe loader."""
 
     depth = 0
+    check_event: Any
+    peek_event: Any
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
             if self.depth >= MAX_DEPTH:
-                event = self.peek_event()  # type: ignore[no-untyped-call]
+                event = self.peek_event()
                 raise yaml.MarkedYAMLError(
                     problem=f"nested more than {MAX_DEPTH} levels deep",
                     problem_mark=event.start_mark,
@@ -83,30 +85,62 @@ class _NoAliasLoader(yaml.SafeLoader):
 
     def _compose_checked(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+            event = self.peek_event()
             raise yaml.MarkedYAMLError(
                 problem="anchors and aliases (& and *) are not allowed in rule files",
                 problem_mark=event.start_mark,
             )
-        event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             raise yaml.MarkedYAMLError(
                 problem="anchors and aliases (& and *) are not allowed in rule files",
                 problem_mark=event.start_mark,
             )
-        return super().compose_node(parent, index)
+        return super().compose_node(parent, index)  # type: ignore[misc]
 
 
-_NoAliasLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_NoAliasLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+class _NoAliasLoader(_NoAliasChecks, yaml.SafeLoader):
+    """Safe loader that refuses anchors, aliases and deep nesting. Only true/false are
+    booleans (YAML 1.2), so a rule id or a phrase "no", "on" or "off" stays text."""
+
+
+_FastNoAliasLoader: Any = _NoAliasLoader
+try:
+    from yaml._yaml import CParser  # libyaml, when PyYAML was built with it
+
+    class _LibyamlNoAliasLoader(
+        _NoAliasChecks,
+        yaml.composer.Composer,
+        CParser,
+        yaml.constructor.SafeConstructor,
+        yaml.resolver.Resolver,
+    ):
+        """The same loader with libyaml's scanner and parser (several times faster: rule files
+        are parsed at every start and every moderator edit), composing in Python so that the
+        checks above still see every node."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _FastNoAliasLoader = _LibyamlNoAliasLoader
+except ImportError:  # pragma: no cover - PyYAML without libyaml: the pure-Python loader
+    pass
+
+
+for _loader in (_NoAliasLoader, _FastNoAliasLoader):
+    _loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
 
 
 def _to_python(
@@ -160,8 +194,10 @@ def parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
             RuleProblem(where, None, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
         )
     try:
-        # The reader refuses control characters as soon as it is built: inside the try.
-        loader = _NoAliasLoader(text)
+        # Python's reader refuses control characters as soon as it is built (libyaml's own
+        # check differs): run it first, then parse with libyaml.
+        yaml.reader.Reader(text)
+        loader = _FastNoAliasLoader(text)
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         what = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else "byte"

@@ -102,3 +102,25 @@ def test_deprecated_and_underscore_files_are_not_rules(rule_dir: RuleDir) -> Non
     (d / "_deprecated" / "old.yaml").write_text("not: [valid", encoding="utf-8")
     engine = Engine.from_dir(d)
     assert [cr.rule.id for cr in engine.rules.rules] == ["live"]
+
+
+def test_the_fast_loader_reads_every_bundled_file_as_the_pure_python_one_does() -> None:
+    """Rule files are parsed with libyaml (several times faster) and composed in Python so the
+    alias and depth checks still apply: same data, same line of every value."""
+    from bot.engine import loader
+    from tests.conftest import ROOT
+
+    files = sorted((ROOT / "rules").rglob("*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        results = []
+        for make in (loader._NoAliasLoader, loader._FastNoAliasLoader):
+            parser = make(text)
+            try:
+                lines: dict[tuple[object, ...], int] = {}
+                data = loader._to_python(parser.get_single_node(), (), lines, str(path))
+            finally:
+                parser.dispose()
+            results.append((data, lines))
+        assert results[0] == results[1], path
