@@ -72,16 +72,24 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(db_url: str) -> None:
         writer = HitWriter(session_factory(good), batch_size=10, flush_interval=0.05)
         writer.start()
         writer.record([record(i) for i in range(0, 30)])
-        await asyncio.sleep(0.3)
+        for _ in range(1200):  # written (waited for: a busy machine takes longer)
+            if writer.pending == 0:
+                break
+            await asyncio.sleep(0.05)
         # The database goes away mid-run: checks go on, hits wait.
         writer.sessions = session_factory(bad)
         writer.record([record(i) for i in range(30, 60)])
-        await asyncio.sleep(0.5)
+        for _ in range(1200):
+            if not writer.stats.healthy:
+                break
+            await asyncio.sleep(0.05)
         assert writer.pending == 30 and not writer.stats.healthy
         # It returns: everything waiting is written, once, in order.
         writer.sessions = session_factory(good)
         writer.record([record(i) for i in range(60, 70)])
-        for _ in range(100):
+        # After failures the writer backs off before trying again: on a busy machine the last
+        # hits may take seconds to go out. Waited for, not timed.
+        for _ in range(1200):
             if writer.pending == 0:
                 break
             await asyncio.sleep(0.05)

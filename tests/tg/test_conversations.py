@@ -70,7 +70,7 @@ def test_feedback_and_report_with_consent_store_only_redacted_text(tmp_path: Pat
             }
             r.emu.press_button(chat, user, verdict, data["👍 有帮助"])
             r.emu.press_button(chat, user, verdict, data["📨 提交给审核员"])
-            for _ in range(50):
+            for _ in range(600):
                 current = r.emu.sent_messages(chat["id"])[0]
                 if "确认" in "".join(buttons(current)):
                     break
@@ -81,7 +81,7 @@ def test_feedback_and_report_with_consent_store_only_redacted_text(tmp_path: Pat
                 for b in row
             }
             r.emu.press_button(chat, user, current, confirm["✅ 确认提交（去除个人信息）"])
-            for _ in range(50):
+            for _ in range(600):
                 if len(r.emu.callback_answers) >= 3:
                     break
                 await asyncio.sleep(0.1)

@@ -330,7 +330,7 @@ def test_feedback_and_reports_carry_the_rule_they_answer(tmp_path: Path) -> None
             ask = next(d for d in data if d.startswith("rp:ask:"))
             r.emu.press_button(user.chat, user.user, verdict, wrong)
             r.emu.press_button(user.chat, user.user, verdict, ask)
-            for _ in range(100):
+            for _ in range(600):
                 current = r.emu.sent_messages(user.chat["id"])[0]
                 yes = [
                     b["callback_data"]
@@ -342,7 +342,7 @@ def test_feedback_and_reports_carry_the_rule_they_answer(tmp_path: Path) -> None
                     break
                 await asyncio.sleep(0.1)
             r.emu.press_button(user.chat, user.user, current, yes[0])
-            for _ in range(100):
+            for _ in range(600):
                 async with r.deps.sessions() as s:
                     reports = (await s.execute(select(Report))).scalars().all()
                     votes = (await s.execute(select(Feedback))).scalars().all()

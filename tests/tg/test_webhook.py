@@ -146,7 +146,7 @@ def test_a_worker_without_its_database_still_warns_and_says_it_is_not_ready(
                 assert any("database" in p for p in ready.json()["problems"])
                 metrics = (await http.get(f"{url}/metrics")).text
                 assert 'sentinel_database_errors_total{operation="claim"} 1.0' in metrics
-                for _ in range(50):  # the failed mark hands the hit to the waiting queue
+                for _ in range(600):  # the failed mark hands the hit to the waiting queue
                     metrics = (await http.get(f"{url}/metrics")).text
                     if "sentinel_hits_queued 1.0" in metrics:
                         break
