@@ -5,6 +5,8 @@ about once whichever worker sees its edits (Telegram hands each update to any wo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.emulator import BotApiEmulator
@@ -14,6 +16,20 @@ from tests.tg.test_webhook import worker
 
 # A slow database under a busy machine must not turn shared state into per-worker state here.
 SLOW_OK = {"SENTINEL_TELEGRAM__SHARED_STATE_TIMEOUT_SECONDS": "10"}
+
+
+@asynccontextmanager
+async def two_workers(tmp_path: Path, **env: str) -> AsyncIterator[BotApiEmulator]:
+    """The emulator delivering updates to two workers in turn, both on one database."""
+    emu = BotApiEmulator(token=TOKEN)
+    await emu.start()
+    try:
+        async with worker(tmp_path, emu, **env) as (a, _), worker(tmp_path, emu, **env) as (b, _):
+            emu.webhook_targets = [f"{a}/telegram", f"{b}/telegram"]
+            yield emu
+        assert emu.invalid_requests == []
+    finally:
+        await emu.stop()
 
 
 async def settled(emu: BotApiEmulator, updates: int) -> None:
@@ -31,32 +47,22 @@ def test_a_forwarded_conversation_is_followed_across_workers(tmp_path: Path) -> 
     the one that reaches a further stage gets the answer while the earlier one points to it."""
 
     async def go() -> None:
-        emu = BotApiEmulator(token=TOKEN)
-        await emu.start()
-        try:
-            async with (
-                worker(tmp_path, emu, **SLOW_OK) as (a, _),
-                worker(tmp_path, emu, **SLOW_OK) as (b, _),
+        async with two_workers(tmp_path, **SLOW_OK) as emu:
+            user = emu.make_user(language_code="zh-hans")
+            chat = emu.private_chat(user)
+            for text in (
+                "您好，我是京东客服，您买的商品检测出质量问题，需要给您办理退款。",
+                "好的",
+                "请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
             ):
-                emu.webhook_targets = [f"{a}/telegram", f"{b}/telegram"]
-                user = emu.make_user(language_code="zh-hans")
-                chat = emu.private_chat(user)
-                for text in (
-                    "您好，我是京东客服，您买的商品检测出质量问题，需要给您办理退款。",
-                    "好的",
-                    "请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
-                ):
-                    emu.send_text(chat, user, text, forwarded=True)
-                await settled(emu, 3)
-                targets = {d.url for d in emu.webhook_deliveries if d.ok}
-                assert len(targets) == 2  # both workers answered part of it
-                first, latest = emu.sent_messages(chat["id"])
-                assert "第 4 步" in latest["text"] and "高风险" in latest["text"]
-                assert "下方最新的回复" in first["text"]  # edited: no two answers disagree
-                assert "reply_markup" not in first or not first["reply_markup"]
-            assert emu.invalid_requests == []
-        finally:
-            await emu.stop()
+                emu.send_text(chat, user, text, forwarded=True)
+            await settled(emu, 3)
+            targets = {d.url for d in emu.webhook_deliveries if d.ok}
+            assert len(targets) == 2  # both workers answered part of it
+            first, latest = emu.sent_messages(chat["id"])
+            assert "第 4 步" in latest["text"] and "高风险" in latest["text"]
+            assert "下方最新的回复" in first["text"]  # edited: no two answers disagree
+            assert "reply_markup" not in first or not first["reply_markup"]
 
     run(go())
 
@@ -70,35 +76,22 @@ def test_button_floods_are_limited_across_workers(tmp_path: Path) -> None:
     }
 
     async def go() -> None:
-        emu = BotApiEmulator(token=TOKEN)
-        await emu.start()
-        try:
-            async with (
-                worker(tmp_path, emu, **env) as (a, _),
-                worker(tmp_path, emu, **env) as (
-                    b,
-                    _,
-                ),
-            ):
-                emu.webhook_targets = [f"{a}/telegram", f"{b}/telegram"]
-                user = emu.make_user(language_code="en")
-                chat = emu.private_chat(user)
-                emu.send_text(chat, user, "/lang")
-                [prompt] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
-                for _ in range(60):
-                    emu.press_button(chat, user, prompt, "lang:en")
-                await settled(emu, 61)
-                sent = emu.sent_messages(chat["id"])
-                assert len(sent) == 1 + 6, len(sent)
-                answers = [
-                    q.params.get("text")
-                    for q in emu.requests
-                    if q.method.lower() == "answercallbackquery"
-                ]
-                assert sum("quickly" in (text or "") for text in answers) == 1  # told once
-            assert emu.invalid_requests == []
-        finally:
-            await emu.stop()
+        async with two_workers(tmp_path, **env) as emu:
+            user = emu.make_user(language_code="en")
+            chat = emu.private_chat(user)
+            emu.send_text(chat, user, "/lang")
+            [prompt] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            for _ in range(60):
+                emu.press_button(chat, user, prompt, "lang:en")
+            await settled(emu, 61)
+            sent = emu.sent_messages(chat["id"])
+            assert len(sent) == 1 + 6, len(sent)
+            answers = [
+                q.params.get("text")
+                for q in emu.requests
+                if q.method.lower() == "answercallbackquery"
+            ]
+            assert sum("quickly" in (text or "") for text in answers) == 1  # told once
 
     run(go())
 
@@ -107,28 +100,18 @@ def test_a_group_post_is_warned_about_once_whichever_worker_sees_its_edits(
     tmp_path: Path,
 ) -> None:
     async def go() -> None:
-        emu = BotApiEmulator(token=TOKEN)
-        await emu.start()
-        try:
-            async with (
-                worker(tmp_path, emu, **SLOW_OK) as (a, _),
-                worker(tmp_path, emu, **SLOW_OK) as (b, _),
-            ):
-                emu.webhook_targets = [f"{a}/telegram", f"{b}/telegram"]
-                admin = emu.make_user(language_code="zh-hans")
-                group = emu.group_chat(title="g")
-                emu.add_bot_to_group(group, by=admin)
-                await emu.wait_for_messages(group["id"], count=1, timeout=60)
-                poster = emu.make_user(language_code="zh-hans")
-                post = emu.send_text(group, poster, "大家好，新人报到")
-                for n in range(4):  # the scam edited in, then touched up, on either worker
-                    emu.edit_text(group, poster, post, FAKE_CS_ZH + "。" * n)
-                await settled(emu, 6)
-                warnings = emu.sent_messages(group["id"])[1:]
-                assert len(warnings) == 1
-                assert warnings[0]["reply_to_message"]["message_id"] == post["message_id"]
-            assert emu.invalid_requests == []
-        finally:
-            await emu.stop()
+        async with two_workers(tmp_path, **SLOW_OK) as emu:
+            admin = emu.make_user(language_code="zh-hans")
+            group = emu.group_chat(title="g")
+            emu.add_bot_to_group(group, by=admin)
+            await emu.wait_for_messages(group["id"], count=1, timeout=60)
+            poster = emu.make_user(language_code="zh-hans")
+            post = emu.send_text(group, poster, "大家好，新人报到")
+            for n in range(4):  # the scam edited in, then touched up, on either worker
+                emu.edit_text(group, poster, post, FAKE_CS_ZH + "。" * n)
+            await settled(emu, 6)
+            warnings = emu.sent_messages(group["id"])[1:]
+            assert len(warnings) == 1
+            assert warnings[0]["reply_to_message"]["message_id"] == post["message_id"]
 
     run(go())
