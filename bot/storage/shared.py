@@ -30,9 +30,11 @@ def _insert(sessions: Sessions) -> Any:
 
 
 async def _one(sessions: Sessions, statement: Any) -> Any:
+    """Run one statement on its own autocommit connection; its first row, if it returns rows."""
     async with engine_of(sessions).connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        return (await auto.execute(statement)).first()
+        result = await auto.execute(statement)
+        return result.first() if result.returns_rows else None
 
 
 def _key(kind: str, pseudonym: str, slot: int) -> Any:
@@ -78,7 +80,7 @@ async def mark_once(sessions: Sessions, kind: str, pseudonym: str, slot: int, tt
 
 async def unmark(sessions: Sessions, kind: str, pseudonym: str, slot: int) -> None:
     """Take a mark back (the warning it stood for could not be sent)."""
-    await _one(sessions, delete(T).where(_key(kind, pseudonym, slot)).returning(T.c.slot))
+    await _one(sessions, delete(T).where(_key(kind, pseudonym, slot)))
 
 
 async def read(sessions: Sessions, kind: str, pseudonym: str) -> Any | None:
@@ -99,5 +101,5 @@ async def write(sessions: Sessions, kind: str, pseudonym: str, value: Any, ttl: 
     statement = ins.on_conflict_do_update(
         index_elements=["kind", "pseudonym", "slot"],
         set_={"value": ins.excluded.value, "expires_at": ins.excluded.expires_at},
-    ).returning(T.c.slot)
+    )
     await _one(sessions, statement)

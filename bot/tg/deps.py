@@ -7,11 +7,10 @@ that touches PTB's ``bot_data``. Handlers ask for ``deps_of(context)`` and get t
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,39 +19,11 @@ from bot.moderation.live import LiveRules
 from bot.privacy import Pseudonymizer, Sealer
 from bot.settings import Settings
 from bot.storage import HitWriter
-from bot.tg.flow import Gatherer, SerialWorker, SharedFlow
+from bot.tg.flow import LRU, Gatherer, SerialWorker, SharedFlow
 from bot.tg.media import ImageReader
 from bot.tg.sending import DigestSender
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 _KEY = "sentinel.deps"
-
-
-class LRU(Generic[K, V]):
-    """A bounded map: recent keys stay, the oldest go."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._data: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
-
-    def drop(self, key: K) -> None:
-        self._data.pop(key, None)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
 
 
 @dataclass(frozen=True)

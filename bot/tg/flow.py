@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -28,6 +28,8 @@ from bot.storage import shared
 
 log = logging.getLogger(__name__)
 Item = TypeVar("Item")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 Result = TypeVar("Result")
 
 
@@ -51,6 +53,32 @@ async def within(work: Awaitable[Result], timeout: float) -> Result:
         _LEFT_RUNNING.add(future)
         future.add_done_callback(_settle)
         raise
+
+
+class LRU(Generic[K, V]):
+    """A bounded map: recent keys stay, the oldest go."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def drop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
 
 class SerialWorker:
@@ -247,8 +275,9 @@ class SharedFlow:
         self.limits = {kind: burst * n for kind, n in scale.items()}
         self.window = burst * every
         self.local = {kind: FloodLimiter(burst * n, n / every) for kind, n in scale.items()}
-        self.conversations: OrderedDict[str, tuple[float, Any]] = OrderedDict()
-        self.marks: OrderedDict[tuple[str, int], float] = OrderedDict()
+        # This process's own copies: all of it in polling mode, the fallback in webhook mode.
+        self.conversations: LRU[str, tuple[float, Any]] = LRU(100_000)
+        self.marks: LRU[tuple[str, int], float] = LRU(100_000)
 
     async def _db(self, what: str, fn: Callable[..., Awaitable[Result]], *args: Any) -> Result:
         try:
@@ -280,15 +309,12 @@ class SharedFlow:
         stamp = self.marks.get((key, slot))
         if stamp is not None and stamp > now:
             return False
-        self.marks[(key, slot)] = now + ttl
-        self.marks.move_to_end((key, slot))
-        if len(self.marks) > 100_000:
-            self.marks.popitem(last=False)
+        self.marks.put((key, slot), now + ttl)
         return True
 
     async def release(self, kind: str, key: str, slot: int) -> None:
         """Give a mark back: what it stood for did not happen (a redelivery may try again)."""
-        self.marks.pop((key, slot), None)
+        self.marks.drop((key, slot))
         if self.shared:
             # Logged; the mark expires on its own.
             with contextlib.suppress(Exception):
@@ -308,10 +334,7 @@ class SharedFlow:
 
     async def keep_conversation(self, key: str, value: Any, ttl: float) -> None:
         """Keep what was concluded so far (JSON: signal names and counts, never text)."""
-        self.conversations[key] = (time.monotonic() + ttl, value)
-        self.conversations.move_to_end(key)
-        if len(self.conversations) > 100_000:
-            self.conversations.popitem(last=False)
+        self.conversations.put(key, (time.monotonic() + ttl, value))
         if self.shared:
             # Logged; kept in this worker's memory meanwhile.
             with contextlib.suppress(Exception):
@@ -319,6 +342,6 @@ class SharedFlow:
 
     def forget(self, key: str) -> None:
         """Drop this process's memory of a person (the database rows go with /forget)."""
-        self.conversations.pop(key, None)
+        self.conversations.drop(key)
         for limiter in self.local.values():
             limiter.forget(key)

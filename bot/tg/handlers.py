@@ -86,9 +86,9 @@ Ctx = ContextTypes.DEFAULT_TYPE
 
 # Reads on the path to a warning wait at most this long; then defaults are used.
 DB_READ_TIMEOUT = 0.5
-# A group message can be edited for two days; it is warned about once in that time.
-WARNED_SECONDS = 2 * 24 * 3600
 DB_WRITE_TIMEOUT = 2.0
+# A group message warned about is not warned about again for two days (edits included).
+WARNED_SECONDS = 2 * 24 * 3600
 
 
 # --- sending, reliably -----------------------------------------------------------------------
@@ -564,6 +564,13 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     links = tuple(link for piece in pieces for link in piece.links)
     verdict = await run_check(deps, [piece.text for piece in pieces], links)
     kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else pieces[-1].kind
+    await answer_verdict(deps, p, pieces[-1].message, verdict, kind)
+
+
+async def answer_verdict(
+    deps: Deps, p: Person, message: Message, verdict: Verdict, kind: InputKind
+) -> Message:
+    """Store the facts of a private check and send its answer as a reply to ``message``."""
     records = hits_from_verdict(
         verdict,
         user_pseudonym=p.pseudonym,
@@ -574,7 +581,7 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     store_hits(deps, records)
     ref = records[0].event_id
     rendered: Reply = render_verdict(verdict, p.lang, p.region, hotline(deps, p.region), ref)
-    await reply(pieces[-1].message, rendered.html, rendered.buttons)
+    return await reply(message, rendered.html, rendered.buttons)
 
 
 # A forwarded conversation's state is kept this long after its last message (webhook mode).
@@ -622,37 +629,25 @@ async def answer_continuing(deps: Deps, piece: Piece) -> None:
         "reply": held.get("reply") if held else None,
         "answer": held.get("answer") if held else None,
     }
-    if held is None or held.get("answer") != answer:
-        records = hits_from_verdict(
-            verdict,
-            user_pseudonym=p.pseudonym,
-            lang=p.lang,
-            chat_type="private",
-            input_kind=piece.kind,
-        )
-        store_hits(deps, records)
-        rendered = render_verdict(
-            verdict, p.lang, p.region, hotline(deps, p.region), records[0].event_id
-        )
-        sent = await reply(piece.message, rendered.html, rendered.buttons)
-        earlier = state["reply"]
+    changed = held is None or held.get("answer") != answer
+    earlier = state["reply"]
+    if changed:
+        sent = await answer_verdict(deps, p, piece.message, verdict, piece.kind)
         state["reply"], state["answer"] = sent.message_id, answer
-        await deps.flow.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
-        if earlier is not None:
-            try:
-                await with_retries(
-                    lambda: piece.message.get_bot().edit_message_text(
-                        t("conversation_moved", p.lang),
-                        chat_id=piece.message.chat_id,
-                        message_id=int(earlier),
-                        parse_mode=ParseMode.HTML,
-                    ),
-                    "editMessageText",
-                )
-            except Exception as exc:  # noqa: BLE001 - the new answer went out; this is tidying
-                log.warning("earlier reply not updated: %s", type(exc).__name__)
-        return
     await deps.flow.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
+    if changed and earlier is not None:
+        try:
+            await with_retries(
+                lambda: piece.message.get_bot().edit_message_text(
+                    t("conversation_moved", p.lang),
+                    chat_id=piece.message.chat_id,
+                    message_id=int(earlier),
+                    parse_mode=ParseMode.HTML,
+                ),
+                "editMessageText",
+            )
+        except Exception as exc:  # noqa: BLE001 - the new answer went out; this is tidying
+            log.warning("earlier reply not updated: %s", type(exc).__name__)
 
 
 async def gathered(deps: Deps, pseudonym: str, pieces: list[Piece]) -> None:
