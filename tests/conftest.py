@@ -27,7 +27,8 @@ def bundled_engine() -> Engine:
     return _FROM_DIR(Engine, RULES)  # type: ignore[no-any-return]
 
 
-@functools.cache
+# Bounded: moderation tests build many one-off variants, and each engine holds its automata.
+@functools.lru_cache(maxsize=4)
 def _built_from_files(files: tuple[tuple[str, str | bytes], ...], origin: str) -> Engine:
     return _FROM_FILES(Engine, dict(files), origin)  # type: ignore[no-any-return]
 
