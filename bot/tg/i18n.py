@@ -42,7 +42,9 @@ _REGION_BY_CODE = {
 
 
 def language_for(code: str | None, default: Lang) -> Lang:
-    """The reply language for a Telegram ``language_code``."""
+    """The reply language for a Telegram ``language_code``: ``default`` when Telegram sends
+    none; English for a language the bot does not speak (a Russian or Italian reader is far
+    likelier to read English than Chinese)."""
     if not code:
         return default
     c = code.lower()
@@ -50,9 +52,7 @@ def language_for(code: str | None, default: Lang) -> Lang:
         return "zh-hant"
     if c.startswith("zh"):
         return "zh-hans"
-    if c.startswith("en"):
-        return "en"
-    return default
+    return "en"
 
 
 def language_of_text(text: str, fallback: Lang) -> Lang:

@@ -36,6 +36,20 @@ def test_start_help_privacy_and_language_choice(tmp_path: Path) -> None:
     run(go())
 
 
+def test_a_reader_of_a_language_the_bot_does_not_speak_is_answered_in_english(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="ru")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, "/start")
+            [start] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            assert "Forward" in start["text"], start["text"]
+
+    run(go())
+
+
 def test_mydata_and_forget(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:

@@ -31,7 +31,11 @@ def test_language_and_region_from_telegram() -> None:
     assert language_for("zh-TW", "en") == "zh-hant"
     assert language_for("zh-hans", "en") == "zh-hans"
     assert language_for("en-GB", "zh-hans") == "en"
-    assert language_for("fr", "zh-hans") == "zh-hans"
+    # A language the bot does not speak gets English; no language at all gets the default.
+    assert language_for("fr", "zh-hans") == "en"
+    assert language_for("ru", "zh-hant") == "en"
+    assert language_for(None, "zh-hans") == "zh-hans"
+    assert language_for("", "zh-hant") == "zh-hant"
     defaults = {"zh-hans": "CN", "zh-hant": "TW", "en": "GB"}
     assert region_for("zh-hk", "zh-hant", defaults) == "HK"
     assert region_for(None, "zh-hant", defaults) == "TW"
