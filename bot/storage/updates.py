@@ -1,7 +1,8 @@
 """Which Telegram updates a webhook worker has taken, so a redelivered update is answered once.
 
 Owns: claiming an update id before handling it ("processing", with the worker and the time),
-marking it "done" after the answer went out, and taking over an update whose worker has not
+marking it "done" after the answer went out, releasing it when no answer could be sent, and
+taking over an update whose worker has not
 finished it within a lease (the worker died; Telegram redelivered it elsewhere). The claim also
 reads what the update's handler will need from the database — the sender's saved language and
 region, the group's mode — so that a worker keeps no cache another worker could make stale.
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -156,6 +157,20 @@ async def _read_context(conn: AsyncConnection, user: str | None, chat: str | Non
             await conn.execute(select(ChatSetting.mode).where(ChatSetting.chat_pseudonym == chat))
         ).scalar_one_or_none()
     return Claimed("new", True, lang, region, mode)
+
+
+async def release_update(sessions: Sessions, update_id: int, owner: str) -> None:
+    """Give up our claim on an update we could not answer, so that Telegram's next delivery
+    of it is handled at once (by any worker) instead of after the lease."""
+    engine = engine_of(sessions)
+    async with engine.begin() as conn:
+        await conn.execute(
+            delete(ProcessedUpdate).where(
+                ProcessedUpdate.update_id == update_id,
+                ProcessedUpdate.state == "processing",
+                ProcessedUpdate.owner == owner,
+            )
+        )
 
 
 async def finish_update(sessions: Sessions, update_id: int, hits: Sequence[HitRecord] = ()) -> None:

@@ -42,7 +42,7 @@ from bot.engine import Engine
 from bot.metrics import UPDATE_SECONDS, UPDATES, database_error, render
 from bot.settings import Settings
 from bot.storage.hits import HitRecord
-from bot.storage.updates import Claimed, claim_update, finish_update
+from bot.storage.updates import Claimed, claim_update, finish_update, release_update
 from bot.tg.app import bot_api, build_application
 from bot.tg.deps import PREFETCHED, Prefetched, deps_of
 from bot.tg.sending import ANSWERED, HANDLER_FAILED, HIT_SINK
@@ -347,10 +347,15 @@ def create_app(
             HANDLER_FAILED.reset(tokens[2])
             PREFETCHED.reset(pre_token)
         if failed and not marked:
-            # The handler failed before anything was sent (a group warning that could not go
-            # out): not acknowledged, so Telegram redelivers it and a worker takes it over
-            # after the lease.
+            # The handler failed before anything was sent (a warning that could not go out,
+            # nor the error message after it): not acknowledged, so Telegram redelivers it,
+            # and released, so the next delivery is handled at once rather than after the lease.
             UPDATES.labels("failed").inc()
+            try:
+                await release_update(deps.sessions, update_id, owner)
+            except Exception as exc:  # noqa: BLE001 - then the lease runs out instead
+                database_error("release")
+                log.warning("update %d not released: %s", update_id, type(exc).__name__)
             return Response(status_code=500)
         await answered()  # an update that needed no answer (a group's ordinary message)
         UPDATE_SECONDS.observe(time.perf_counter() - started)

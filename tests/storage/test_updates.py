@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from bot.storage.db import database
 from bot.storage.models import ProcessedUpdate
-from bot.storage.updates import Claimed, claim_update, finish_update
+from bot.storage.updates import Claimed, claim_update, finish_update, release_update
 
 
 def test_claims(db_url: str) -> None:
@@ -32,6 +32,24 @@ def test_claims(db_url: str) -> None:
             return seen
 
     assert asyncio.run(go()) == ["new", "busy", "retaken", "duplicate"]
+
+
+def test_an_update_that_could_not_be_answered_is_released_by_its_worker_only(
+    db_url: str,
+) -> None:
+    async def go() -> list[str]:
+        async with database(db_url) as sessions:
+            seen = [(await claim_update(sessions, 4, "a", 30)).claim]
+            await release_update(sessions, 4, "b")  # not b's claim: nothing changes
+            seen.append((await claim_update(sessions, 4, "b", 30)).claim)
+            await release_update(sessions, 4, "a")  # a could not answer: free at once
+            seen.append((await claim_update(sessions, 4, "b", 30)).claim)
+            await finish_update(sessions, 4)
+            await release_update(sessions, 4, "b")  # an answered update stays answered
+            seen.append((await claim_update(sessions, 4, "c", 30)).claim)
+            return seen
+
+    assert asyncio.run(go()) == ["new", "busy", "new", "duplicate"]
 
 
 def test_a_server_restarting_is_connection_trouble_not_a_bad_record() -> None:

@@ -291,3 +291,34 @@ def test_a_lone_surrogate_in_the_text_still_gets_the_warning(tmp_path: Path) -> 
             await emu.stop()
 
     run(go())
+
+
+def test_a_forward_whose_answer_cannot_be_sent_is_not_acknowledged(tmp_path: Path) -> None:
+    """When both the warning and the fallback error message fail, the update is answered
+    500: Telegram delivers it again and the person still gets the warning."""
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with worker(tmp_path, emu):
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                # 400s are not retried: the warning and the error message both fail once.
+                emu.inject_fault(400, methods={"sendMessage"}, count=2, description="Bad Request")
+                emu.send_text(chat, user, FAKE_CS_ZH, forwarded=True)
+                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
+                assert "高风险" in warning["text"]
+                for _ in range(600):  # acknowledged just after the answer went out
+                    if emu.webhook_deliveries and emu.webhook_deliveries[-1].ok:
+                        break
+                    await asyncio.sleep(0.05)
+                statuses = [d.status for d in emu.webhook_deliveries]
+                # Refused once, then answered by the very next delivery: the failed claim was
+                # released, so no "busy" 503s while a lease runs out.
+                assert statuses == [500, 200], statuses
+            assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    run(go())
