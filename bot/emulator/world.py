@@ -33,6 +33,20 @@ DEFAULT_UPDATES = frozenset(
 # Left out of the default above: chat_member, message_reaction, message_reaction_count, which
 # Telegram sends only to bots that ask for them in allowed_updates.
 
+# The users Telegram puts in ``from`` of a post signed by a chat (ids as Telegram uses them).
+GROUP_ANONYMOUS_BOT: JSON = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+CHANNEL_BOT: JSON = {
+    "id": 136817688,
+    "is_bot": True,
+    "first_name": "Channel",
+    "username": "Channel_Bot",
+}
+
 
 @dataclass
 class StoredFile:
@@ -210,6 +224,52 @@ class World:
         if found:
             content["entities"] = found
         return self._user_message(chat, user, content, forwarded, reply_to)
+
+    def post_as_chat(self, group: JSON, text: str, as_chat: JSON | None = None) -> JSON:
+        """A post in ``group`` signed by a chat, not a person, as Telegram sends it: by an
+        anonymous administrator (``as_chat`` None: ``sender_chat`` is the group itself, ``from``
+        is @GroupAnonymousBot) or by a channel (``from`` is @Channel_Bot)."""
+        chat = self._known_chat(group)
+        if chat["type"] == "private":
+            raise ValueError("post_as_chat: only in groups")
+        signer = self._known_chat(as_chat) if as_chat is not None else chat
+        bot = GROUP_ANONYMOUS_BOT if as_chat is None else CHANNEL_BOT
+        content: JSON = {"text": text, "sender_chat": copy.deepcopy(signer)}
+        found = detect_entities_or(None, text)
+        if found:
+            content["entities"] = found
+        message = self._store_message(chat, copy.deepcopy(bot), content)
+        if self._delivered_to_bot(chat, message):
+            self._enqueue("message", message)
+        return copy.deepcopy(message)
+
+    def channel_chat(self, title: str = "Channel") -> JSON:
+        """A channel with the bot among its administrators (so it receives channel posts)."""
+        chat: JSON = {"id": -1_002_000_000_000 - next(self._group_ids), "type": "channel"}
+        chat["title"] = title
+        self._chats[chat["id"]] = chat
+        self._members[chat["id"]] = {self.bot_user["id"]: "administrator"}
+        return copy.deepcopy(chat)
+
+    def channel_post(self, channel: JSON, text: str) -> JSON:
+        """A post in ``channel`` (a ``channel_post`` update: no ``from``, only ``sender_chat``)."""
+        chat = self._known_chat(channel)
+        if chat["type"] != "channel":
+            raise ValueError("channel_post: not a channel")
+        chat_id = chat["id"]
+        message_id = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = message_id + 1
+        message: JSON = {
+            "message_id": message_id,
+            "sender_chat": copy.deepcopy(chat),
+            "chat": copy.deepcopy(chat),
+            "date": now(),
+            "text": text,
+        }
+        self._check_out("Message", message)
+        self._messages.setdefault(chat_id, {})[message_id] = message
+        self._enqueue("channel_post", message)
+        return copy.deepcopy(message)
 
     def edit_text(self, chat: JSON, user: JSON, message: JSON, text: str) -> JSON:
         """`user` edits a text message they sent earlier (an ``edited_message`` update)."""

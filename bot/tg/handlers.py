@@ -216,6 +216,17 @@ def hotline(deps: Deps, region: str) -> str | None:
 # --- pre-filter: flood control ---------------------------------------------------------------
 
 
+def poster_id(update: Update) -> int:
+    """Who posted: the signing chat of a post signed by one (every anonymous admin of every
+    group shares one "from" account, so that account would lump them all together), else
+    the user."""
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
 async def flood_guard(update: Update, context: Ctx) -> None:
     """Runs before every other handler (group -1). Slows a person who floods the bot: messages,
     forwarded messages, button presses and edits in groups, each with its own allowance, counted
@@ -243,7 +254,7 @@ async def flood_guard(update: Update, context: Ctx) -> None:
         kind = "forward"
     else:
         kind = "message"
-    verdict = await deps.flow.flood(kind, deps.pseudonym(user.id))
+    verdict = await deps.flow.flood(kind, deps.pseudonym(poster_id(update)))
     if verdict == "ok":
         return
     if verdict == "warn":
@@ -668,7 +679,12 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     deps = deps_of(context)
     # Edits count too: "post something harmless, then edit in the scam link" is a known trick.
     message = update.message or update.edited_message
-    if message is None or update.effective_user is None or update.effective_user.is_bot:
+    if message is None or update.effective_user is None:
+        return
+    # A post signed by a chat (an anonymous admin, a channel posting in its discussion group)
+    # comes "from" a bot account of Telegram's; scammers post this way too. Other bots' own
+    # posts are left alone.
+    if update.effective_user.is_bot and message.sender_chat is None:
         return
     chat_key = deps.pseudonym(message.chat_id)
     pre = PREFETCHED.get()
@@ -692,7 +708,7 @@ async def on_group_message(update: Update, context: Ctx) -> None:
         return
     links = hidden_links(message)
     verdict = await run_check(deps, text, links)
-    user_key = deps.pseudonym(update.effective_user.id)
+    user_key = deps.pseudonym(poster_id(update))
     lang = language_for(update.effective_user.language_code, deps.settings.default_language)
     store_hits(
         deps,

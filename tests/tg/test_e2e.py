@@ -173,6 +173,31 @@ def test_groups_warn_once_on_scams_and_stay_quiet_otherwise(tmp_path: Path) -> N
     run(go())
 
 
+def test_posts_signed_by_an_anonymous_admin_or_a_channel_are_checked_but_channels_get_silence(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            admin = r.emu.make_user(language_code="zh-hans")
+            group = r.emu.group_chat(title="g")
+            r.emu.add_bot_to_group(group, by=admin)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+            anonymous = r.emu.post_as_chat(group, FAKE_CS_ZH)
+            channel = r.emu.channel_chat("频道")
+            signed = r.emu.post_as_chat(group, FAKE_CS_EN, as_chat=channel)
+            warnings = await r.emu.wait_for_messages(group["id"], count=3, timeout=60)
+            answered = {w["reply_to_message"]["message_id"] for w in warnings[1:]}
+            assert answered == {anonymous["message_id"], signed["message_id"]}
+            # In a channel itself the bot never speaks, whatever is posted there.
+            r.emu.channel_post(channel, FAKE_CS_ZH)
+            r.emu.send_text(group, admin, "收到")  # handled after the channel post
+            await asyncio.sleep(1.0)
+            assert r.emu.sent_messages(channel["id"]) == []
+            assert len(r.emu.sent_messages(group["id"])) == 3
+
+    run(go())
+
+
 def test_429_and_5xx_still_deliver_exactly_once(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
