@@ -216,13 +216,21 @@ class World:
         forwarded: bool | JSON = False,
         *,
         reply_to: JSON | None = None,
+        quote: str | None = None,
     ) -> JSON:
-        """`user` writes `text` in `chat`. Commands, links and mentions get their entities
-        unless `entities` is given."""
+        """`user` writes `text` in `chat`, in reply to `reply_to` (quoting the part `quote` of
+        it). Commands, links and mentions get their entities unless `entities` is given."""
         content: JSON = {"text": text}
         found = detect_entities_or(entities, text)
         if found:
             content["entities"] = found
+        if quote is not None:
+            replied = reply_to.get("text") or reply_to.get("caption") or "" if reply_to else ""
+            if not quote or quote not in replied:
+                raise ValueError("quote: must be part of the message replied to")
+            # Telegram counts the position in UTF-16 code units.
+            before = replied[: replied.index(quote)]
+            content["quote"] = {"text": quote, "position": len(before.encode("utf-16-le")) // 2}
         return self._user_message(chat, user, content, forwarded, reply_to)
 
     def post_as_chat(self, group: JSON, text: str, as_chat: JSON | None = None) -> JSON:

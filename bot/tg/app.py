@@ -57,8 +57,8 @@ PRIVATE_COMMANDS = (
     "mydata",
     "forget",
 )
-GROUP_COMMANDS = ("help",)
-ADMIN_COMMANDS = ("help", "subscribe", "unsubscribe", "sentinel")
+GROUP_COMMANDS = ("check", "help")
+ADMIN_COMMANDS = ("check", "help", "subscribe", "unsubscribe", "sentinel")
 
 
 def _commands(names: tuple[str, ...], lang: Lang) -> list[BotCommand]:

@@ -240,9 +240,12 @@ async def flood_guard(update: Update, context: Ctx) -> None:
     if update.callback_query is not None:
         kind = "button"
     elif chat.type != ChatType.PRIVATE:
-        if update.edited_message is None:
+        if update.edited_message is not None:
+            kind = "edit"  # "post, then edit in the scam link", a thousand times over
+        elif update.message is not None and asks_in_group(update.message):
+            kind = "message"  # /check and "@bot" get an answer each: counted like messages
+        else:
             return  # a group's own messages: Telegram limits how fast people post
-        kind = "edit"  # "post, then edit in the scam link", a thousand times over
     elif update.message is None:
         return
     elif update.message.forward_origin is not None and not (
@@ -443,6 +446,7 @@ class Piece:
     links: tuple[str, ...]
     kind: InputKind
     person: Person  # who sent it, with the language to answer in
+    pointed: bool = False  # the text is of the message this one replied to or quoted
 
 
 def hidden_links(message: Message) -> tuple[str, ...]:
@@ -457,13 +461,55 @@ def kind_of(text: str, links: tuple[str, ...]) -> InputKind:
     return "text"
 
 
+# "Is this a scam?" and its kin, written in reply to a suspicious message: short, a question.
+_ASKS_RE = re.compile(
+    r"诈骗|詐騙|骗子|騙子|骗局|騙局|是骗|是騙|被骗|被騙|真的吗|真的嗎|真假|可信|靠谱|靠譜|可靠吗|可靠嗎|"
+    r"正规|正規|安全吗|安全嗎|能信|\bscam|\bfraud|\blegit|\bfake\b|\bphishing|\bgenuine\b|"
+    r"\bsafe\?|\breal\?|\btrust",
+    re.IGNORECASE,
+)
+MAX_ASK_CHARS = 80
+
+
+def asks_to_check(text: str, bot_username: str | None) -> bool:
+    """Whether a reply asks the bot about the message it replies to: /check, a mention of
+    the bot, or a short question such as "这是诈骗吗？" / "is this a scam?"."""
+    s = text.strip().lower()
+    if s.startswith("/check"):
+        return True
+    if bot_username and f"@{bot_username.lower()}" in s:
+        return True
+    return 0 < len(s) <= MAX_ASK_CHARS and _ASKS_RE.search(s) is not None
+
+
+def asks_in_group(message: Message) -> bool:
+    """A group message that asks the bot for an answer: /check, or a mention of the bot."""
+    text = user_text(message).lower()
+    username = message.get_bot().username
+    return text.startswith("/check") or bool(username and f"@{username.lower()}" in text)
+
+
+def pointed_at(message: Message, bot_id: int) -> tuple[str, tuple[str, ...]]:
+    """The text (and hidden links) of what ``message`` points at: the part it quotes, else
+    the message it replies to, unless that is the bot's own. Empty when it points at nothing
+    readable (a reply to a message in another chat carries only its quoted part)."""
+    if message.quote is not None and message.quote.text:
+        text = message.quote.text
+        return (text if text.isascii() else _LONE_SURROGATE.sub("", text)), ()
+    target = message.reply_to_message
+    if target is None or (target.from_user is not None and target.from_user.id == bot_id):
+        return "", ()
+    return user_text(target), hidden_links(target)
+
+
 async def on_private_message(update: Update, context: Ctx) -> None:
     deps = deps_of(context)
     message = update.message
     if message is None or update.effective_user is None:
         return
     if message.forward_origin is None:
-        piece = await read_message(deps, update, message)
+        pointed = await pointed_piece(deps, update, message)
+        piece = pointed or await read_message(deps, update, message)
         if piece is not None:
             await check_and_answer(deps, piece.person, [piece])
         return
@@ -486,6 +532,51 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         deps.gather.fill(slot, piece)
     # The update counts as handled once its conversation has been answered (see webhook).
     await deps.gather.answered(slot)
+
+
+async def pointed_piece(deps: Deps, update: Update, message: Message) -> Piece | None:
+    """A reply or quote that asks "is this a scam?" about what it points at: that is what to
+    check (None when the message is not such a question, or points at nothing readable)."""
+    if not asks_to_check(user_text(message), message.get_bot().username):
+        return None
+    text, links = pointed_at(message, message.get_bot().id)
+    if not text.strip() and not links:
+        return None
+    p = await person(update, deps)
+    text = cap(text, deps.settings.engine.max_text_chars)
+    return Piece(message, text, links, kind_of(text, links), p, pointed=True)
+
+
+async def cmd_check(update: Update, context: Ctx) -> None:
+    """/check, sent in reply to a message (private chats and groups): check that message."""
+    deps = deps_of(context)
+    message = update.message
+    if message is None or update.effective_user is None:
+        return
+    piece = await pointed_piece(deps, update, message)
+    if piece is None:
+        p = await person(update, deps)
+        await reply(message, t("check_usage", p.lang))
+        return
+    if message.chat.type == ChatType.PRIVATE:
+        await check_and_answer(deps, piece.person, [piece])
+        return
+    # In a group the answer is for everyone there: no buttons (they answer one person's check).
+    verdict = await run_check(deps, piece.text, piece.links)
+    p = piece.person
+    records = hits_from_verdict(
+        verdict, user_pseudonym=p.pseudonym, lang=p.lang, chat_type="group", input_kind=piece.kind
+    )
+    store_hits(deps, records)
+    rendered = render_verdict(
+        verdict,
+        p.lang,
+        p.region,
+        hotline(deps, p.region),
+        records[0].event_id,
+        checked=t("checked_reply", p.lang),
+    )
+    await reply(message, rendered.html)
 
 
 async def read_message(deps: Deps, update: Update, message: Message) -> Piece | None:
@@ -575,11 +666,18 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     links = tuple(link for piece in pieces for link in piece.links)
     verdict = await run_check(deps, [piece.text for piece in pieces], links)
     kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else pieces[-1].kind
-    await answer_verdict(deps, p, pieces[-1].message, verdict, kind)
+    checked = t("checked_reply", p.lang) if pieces[-1].pointed else None
+    await answer_verdict(deps, p, pieces[-1].message, verdict, kind, checked=checked)
 
 
 async def answer_verdict(
-    deps: Deps, p: Person, message: Message, verdict: Verdict, kind: InputKind
+    deps: Deps,
+    p: Person,
+    message: Message,
+    verdict: Verdict,
+    kind: InputKind,
+    *,
+    checked: str | None = None,
 ) -> Message:
     """Store the facts of a private check and send its answer as a reply to ``message``."""
     records = hits_from_verdict(
@@ -591,7 +689,9 @@ async def answer_verdict(
     )
     store_hits(deps, records)
     ref = records[0].event_id
-    rendered: Reply = render_verdict(verdict, p.lang, p.region, hotline(deps, p.region), ref)
+    rendered: Reply = render_verdict(
+        verdict, p.lang, p.region, hotline(deps, p.region), ref, checked=checked
+    )
     return await reply(message, rendered.html, rendered.buttons)
 
 
@@ -685,6 +785,13 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     # comes "from" a bot account of Telegram's; scammers post this way too. Other bots' own
     # posts are left alone.
     if update.effective_user.is_bot and message.sender_chat is None:
+        return
+    if (
+        update.message is not None
+        and asks_in_group(message)
+        and pointed_at(message, message.get_bot().id)[0].strip()
+    ):
+        await cmd_check(update, context)  # "@bot" in reply to a post: check that post
         return
     chat_key = deps.pseudonym(message.chat_id)
     pre = PREFETCHED.get()
@@ -935,6 +1042,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("digest", cmd_digest),
     ):
         app.add_handler(CommandHandler(name, fn, filters=private))
+    app.add_handler(CommandHandler("check", cmd_check))
     app.add_handler(CommandHandler("help", cmd_help, filters=groups))
     app.add_handler(CommandHandler("subscribe", cmd_subscribe))
     app.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))

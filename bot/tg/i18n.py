@@ -309,6 +309,16 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "這類訊息我讀不了。請轉傳文字、截圖或連結。",
         "en": "I can't read this kind of message. Forward text, a screenshot or a link.",
     },
+    "checked_reply": {
+        "zh-hans": "🔎 检查的是你回复（或引用）的那条消息：",
+        "zh-hant": "🔎 檢查的是你回覆（或引用）的那則訊息：",
+        "en": "🔎 I checked the message you replied to (or quoted):",
+    },
+    "check_usage": {
+        "zh-hans": "请在回复可疑消息时发送 /check（长按那条消息 → 回复），我就检查那条消息。",
+        "zh-hant": "請在回覆可疑訊息時傳送 /check（長按那則訊息 → 回覆），我就檢查那則訊息。",
+        "en": "Send /check as a reply to the suspicious message (long-press it → Reply) and I'll check that message.",
+    },
     "conversation_moved": {
         "zh-hans": "⬇️ 这段对话又转来了新消息，检查结果有变化：请看下方最新的回复。",
         "zh-hant": "⬇️ 這段對話又轉來了新訊息，檢查結果有變化：請看下方最新的回覆。",
@@ -330,9 +340,9 @@ T: dict[str, dict[Lang, str]] = {
         "en": "🔎 Reading the picture…",
     },
     "group_added": {
-        "zh-hans": "大家好，我是 Sentinel 反诈助手。我只在发现高风险诈骗信息时回复那条消息，平时不会说话。管理员可用 /sentinel quiet 或 /sentinel off 调整。",
-        "zh-hant": "大家好，我是 Sentinel 防詐小幫手。我只會在發現高風險詐騙訊息時回覆那則訊息，平常不會說話。管理員可以用 /sentinel quiet 或 /sentinel off 調整。",
-        "en": "Hi all, I'm Sentinel. I only speak up to reply to high-risk scam posts. Admins can use /sentinel quiet or /sentinel off.",
+        "zh-hans": "大家好，我是 Sentinel 反诈助手。我只在发现高风险诈骗信息时回复那条消息，平时不会说话。想问某条消息可不可信，回复它并发送 /check。管理员可用 /sentinel quiet 或 /sentinel off 调整。",
+        "zh-hant": "大家好，我是 Sentinel 防詐小幫手。我只會在發現高風險詐騙訊息時回覆那則訊息，平常不會說話。想問某則訊息可不可信，回覆它並傳送 /check。管理員可以用 /sentinel quiet 或 /sentinel off 調整。",
+        "en": "Hi all, I'm Sentinel. I only speak up to reply to high-risk scam posts. To ask about a message, reply to it with /check. Admins can use /sentinel quiet or /sentinel off.",
     },
     "group_mode": {
         "zh-hans": "已设置：{mode}。",
@@ -370,6 +380,11 @@ COMMANDS: dict[str, dict[Lang, str]] = {
     "privacy": {"zh-hans": "我保存什么", "zh-hant": "我保存什麼", "en": "What I keep"},
     "mydata": {"zh-hans": "查看我的数据", "zh-hant": "查看我的資料", "en": "Show my data"},
     "forget": {"zh-hans": "删除我的数据", "zh-hant": "刪除我的資料", "en": "Delete my data"},
+    "check": {
+        "zh-hans": "检查你回复的那条消息",
+        "zh-hant": "檢查你回覆的那則訊息",
+        "en": "Check the message you reply to",
+    },
     "sentinel": {
         "zh-hans": "管理员：on / quiet / off",
         "zh-hant": "管理員：on / quiet / off",

@@ -72,10 +72,17 @@ def confirm_buttons(lang: Lang, ref: str) -> tuple[tuple[Button, ...], ...]:
 
 
 def render_verdict(
-    verdict: Verdict, lang: Lang, region: str, hotline: str | None, ref: str
+    verdict: Verdict,
+    lang: Lang,
+    region: str,
+    hotline: str | None,
+    ref: str,
+    *,
+    checked: str | None = None,
 ) -> Reply:
-    """The private-chat reply for a verdict (never says "safe")."""
-    parts: list[str] = []
+    """The private-chat reply for a verdict (never says "safe"); ``checked`` first, when the
+    message checked is not the one replied to (it names what was checked)."""
+    parts: list[str] = [checked] if checked else []
     hotline_line = t("hotline", lang, number=escape(hotline)) if hotline else ""
     if verdict.rule is None or verdict.risk == "none":
         parts.append(t("risk_none", lang))

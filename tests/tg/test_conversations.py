@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from bot.storage.models import Subscription, utcnow
 from tests.tg.conftest import running_bot
-from tests.tg.test_e2e import FAKE_CS_ZH, buttons, run
+from tests.tg.test_e2e import FAKE_CS_EN, FAKE_CS_ZH, buttons, run
 
 
 def test_start_help_privacy_and_language_choice(tmp_path: Path) -> None:
@@ -373,5 +373,33 @@ def test_the_scheduled_broadcast_delivers_once_through_telegram(tmp_path: Path) 
             assert r.deps.broadcasting is not None
             await r.deps.broadcasting
             assert len(r.emu.sent_messages(chat["id"])) == 2  # not twice in one week
+
+    run(go())
+
+
+def test_a_reply_asking_is_this_a_scam_checks_the_message_it_points_at(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            pasted = r.emu.send_text(chat, user, "朋友发来的：" + FAKE_CS_ZH)
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            r.emu.send_text(chat, user, "这是诈骗吗？", reply_to=pasted)
+            msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
+            assert msgs[1]["text"].startswith("🔎 检查的是你回复"), msgs[1]["text"][:80]
+            assert "高风险" in msgs[1]["text"]
+            # A quote of part of a message is what gets checked, in English too.
+            other = r.emu.make_user(language_code="en")
+            chat2 = r.emu.private_chat(other)
+            long = r.emu.send_text(chat2, other, "Weather is nice today. " + FAKE_CS_EN)
+            await r.emu.wait_for_messages(chat2["id"], count=1, timeout=60)
+            r.emu.send_text(chat2, other, "is this a scam?", reply_to=long, quote=FAKE_CS_EN)
+            msgs2 = await r.emu.wait_for_messages(chat2["id"], count=2, timeout=60)
+            assert msgs2[1]["text"].startswith("🔎 I checked the message you replied to")
+            assert "High risk" in msgs2[1]["text"]
+            # The same question about the bot's own reply is just a message to check.
+            r.emu.send_text(chat2, other, "is this a scam?", reply_to=msgs2[1])
+            msgs2 = await r.emu.wait_for_messages(chat2["id"], count=3, timeout=60)
+            assert not msgs2[2]["text"].startswith("🔎")
 
     run(go())

@@ -198,6 +198,31 @@ def test_posts_signed_by_an_anonymous_admin_or_a_channel_are_checked_but_channel
     run(go())
 
 
+def test_check_or_a_mention_in_reply_to_a_group_post_checks_that_post(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            admin = r.emu.make_user(language_code="zh-hans")
+            group = r.emu.group_chat(title="g")
+            r.emu.add_bot_to_group(group, by=admin)
+            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+            poster, asker = r.emu.make_user(), r.emu.make_user(language_code="zh-hans")
+            # Medium risk: the bot does not speak up in a group on its own.
+            post = r.emu.send_text(group, poster, "我是你领导，换了个号，明天来我办公室一趟")
+            r.emu.send_text(group, asker, "/check", reply_to=post)
+            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
+            assert msgs[1]["text"].startswith("🔎 检查的是你回复"), msgs[1]["text"][:80]
+            assert "中风险" in msgs[1]["text"] and "reply_markup" not in msgs[1]
+            username = r.emu.bot_user["username"]
+            r.emu.send_text(group, asker, f"@{username} 这个可信吗", reply_to=post)
+            msgs = await r.emu.wait_for_messages(group["id"], count=3, timeout=60)
+            assert "中风险" in msgs[2]["text"]
+            r.emu.send_text(group, asker, "/check")  # pointing at nothing: how to use it
+            msgs = await r.emu.wait_for_messages(group["id"], count=4, timeout=60)
+            assert "/check" in msgs[3]["text"] and "回复" in msgs[3]["text"]
+
+    run(go())
+
+
 def test_429_and_5xx_still_deliver_exactly_once(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
