@@ -36,6 +36,11 @@ UPDATE_SECONDS = Histogram(
 UPDATES = Counter(
     "sentinel_webhook_updates", "Webhook updates by outcome", ["outcome"], registry=REGISTRY
 )
+UNREADABLE_UPDATES = Counter(
+    "sentinel_updates_unreadable",
+    "Updates python-telegram-bot cannot read (a newer or odd shape): skipped, both modes",
+    registry=REGISTRY,
+)
 TELEGRAM_RESPONSES = Counter(
     "sentinel_telegram_responses",
     "Bot API answers by status class: ok, 429 (rate limited), 4xx, 5xx",

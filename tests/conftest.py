@@ -127,3 +127,18 @@ examples:
 
 def mini_rule(rule_id: str = "test-rule", status: str = "active") -> str:
     return MINI_RULE.format(id=rule_id, status=status)
+
+
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """configure_logging changes process-wide levels: put them back for the tests after."""
+    import logging
+
+    names = ["", "telegram", "httpx", "httpcore", "aiohttp", "apscheduler", "aiosqlite"]
+    names += ["asyncpg", "sqlalchemy"]
+    levels = {name: logging.getLogger(name).level for name in names}
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -186,21 +185,6 @@ def test_help_texts_exist() -> None:
     ).stdout
     for command in ("check", "rules", "eval", "bench"):
         assert command in out
-
-
-@pytest.fixture
-def logging_restored() -> Iterator[None]:
-    """configure_logging changes process-wide levels: put them back for the tests after."""
-    import logging
-
-    names = ["", "telegram", "httpx", "httpcore", "aiohttp", "apscheduler", "aiosqlite"]
-    names += ["asyncpg", "sqlalchemy"]
-    levels = {name: logging.getLogger(name).level for name in names}
-    try:
-        yield
-    finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 @pytest.mark.usefixtures("logging_restored")

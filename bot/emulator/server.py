@@ -274,8 +274,12 @@ class BotApiEmulator(BotApi):
             if handler is None:
                 raise bad_request("method not implemented by the emulator")
             result = await handler(params)
+            checked = result
+            if name == "getUpdates" and self.unchecked_update_ids:
+                # Updates queued with enqueue_unchecked are delivered as given, unchecked.
+                checked = [u for u in result if u["update_id"] not in self.unchecked_update_ids]
             try:
-                self._spec.check(method.returns, result, f"{name} result")
+                self._spec.check(method.returns, checked, f"{name} result")
             except ApiError as e:
                 raise AssertionError(f"invalid result: {e.description}") from e
         except ApiError as e:

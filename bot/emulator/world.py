@@ -112,6 +112,7 @@ class World:
 
         self._pending: list[JSON] = []
         self._last_update_id = 100_000
+        self.unchecked_update_ids: set[int] = set()  # see enqueue_unchecked
         self._allowed: frozenset[str] = DEFAULT_UPDATES
         self._wakeup = asyncio.Event()
 
@@ -445,6 +446,17 @@ class World:
     def _notify(self) -> None:
         self._wakeup.set()
         self._wakeup = asyncio.Event()
+
+    def enqueue_unchecked(self, update: JSON) -> JSON:
+        """Queue an update exactly as given, without checking it against api.json: for shapes
+        a bot library may fail to read (a self-hosted server's quirks, fields newer than the
+        library). Its ``update_id`` is the next one."""
+        self._last_update_id += 1
+        raw = copy.deepcopy(update) | {"update_id": self._last_update_id}
+        self.unchecked_update_ids.add(self._last_update_id)
+        self._pending.append(raw)
+        self._notify()
+        return copy.deepcopy(raw)
 
     def _enqueue(self, kind: str, payload: JSON) -> JSON:
         self._last_update_id += 1

@@ -42,7 +42,7 @@ from bot.tg.handlers import gathered, register
 from bot.tg.i18n import COMMANDS, Lang
 from bot.tg.media import ImageReader
 from bot.tg.moderation import refresh_rules, review_reminder
-from bot.tg.sending import CountingRequest, DigestSender
+from bot.tg.sending import CountingRequest, DigestSender, PollingRequest
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +238,7 @@ def build_application(
             )
         )
         .request(CountingRequest(connection_pool_size=256))
+        .get_updates_request(PollingRequest())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(True)

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from telegram import Bot, InputFile, Message
+from telegram import Bot, InputFile, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.digest.broadcast import Blocked, SlowDown
 from bot.digest.build import Digest
-from bot.metrics import REPLIES, TELEGRAM_RESPONSES
+from bot.metrics import REPLIES, TELEGRAM_RESPONSES, UNREADABLE_UPDATES
 from bot.tg.client import AiohttpRequest
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,50 @@ class CountingRequest(AiohttpRequest):
         if code == 200 and url.rsplit("/", 1)[-1].lower() in _SENDS:
             REPLIES.inc()
         return code, payload
+
+
+class PollingRequest(HTTPXRequest):
+    """The client of polling's getUpdates (python-telegram-bot's own, one connection), with
+    the updates it cannot read emptied before it sees them (see ``readable_updates``)."""
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, *args, **kwargs)
+        if code == 200 and url.rsplit("/", 1)[-1].lower() == "getupdates":
+            payload = readable_updates(payload)
+        return code, payload
+
+
+def readable_updates(payload: bytes) -> bytes:
+    """A getUpdates answer with every update python-telegram-bot cannot read replaced by an
+    empty update of the same id. Without this, one such update (a newer field, a server's
+    quirk) makes the library log every update of the batch in full — names, ids, texts — at
+    CRITICAL and fetch the same batch again, thousands of times a minute, answering nobody.
+    Emptied, it is skipped once, counted and logged by id only, and the offset moves on."""
+    try:
+        body = json.loads(payload)
+        updates = body["result"]
+    except (ValueError, KeyError, TypeError):
+        return payload  # not a batch of updates: the library reports it as it is
+    if not isinstance(updates, list):
+        return payload
+    changed = False
+    for i, raw in enumerate(updates):
+        try:
+            Update.de_json(raw, None)
+        except Exception as exc:  # noqa: BLE001 - whatever the library trips on
+            uid = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(uid, int):
+                continue  # no id to skip past: left for the library to report
+            UNREADABLE_UPDATES.inc()
+            log.warning("update %d skipped: it cannot be read (%s)", uid, type(exc).__name__)
+            updates[i] = {"update_id": uid}
+            changed = True
+    return json.dumps(body).encode() if changed else payload
 
 
 def seconds(exc: RetryAfter) -> float:

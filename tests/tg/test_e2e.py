@@ -4,8 +4,12 @@ sees when they forward a message, a screenshot or a QR code, in private chats an
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
+import pytest
+
+from bot.cli import configure_logging
 from tests.tg.conftest import qr_png, render_png, running_bot
 
 FAKE_CS_ZH = "您好，我是快递理赔专员，您的包裹在运输途中丢失了，我们按三倍价格给您理赔，请加一下客服微信办理。"
@@ -256,3 +260,45 @@ def test_a_group_post_edited_into_a_scam_is_caught(tmp_path: Path) -> None:
             assert len(r.emu.sent_messages(group["id"])) == 2  # still once per message
 
     run(go())
+
+
+UNREADABLE = {
+    "message": {
+        "message_id": 1,
+        "date": 1700000000,
+        "chat": {"id": 0, "type": "private", "first_name": "Zhangsecretname"},
+        "from": {"id": 0, "is_bot": False, "first_name": "Zhangsecretname"},
+        # An older poll shape: python-telegram-bot 22 cannot build a Poll from it.
+        "poll": {"id": "1", "question": "私密问题内容"},
+    }
+}
+
+
+@pytest.mark.usefixtures("logging_restored")
+def test_an_update_the_library_cannot_read_is_skipped_without_stalling_or_leaking(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_logging("DEBUG")  # as the bot runs with --log-level DEBUG
+
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans", first_name="Zhangsecretname")
+            chat = r.emu.private_chat(user)
+            bad = json.loads(json.dumps(UNREADABLE))
+            bad["message"]["chat"]["id"] = bad["message"]["from"]["id"] = user["id"]
+            r.emu.enqueue_unchecked(bad)
+            r.emu.send_text(chat, user, FAKE_CS_ZH)  # queued behind it
+            [warning] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            assert "高风险" in warning["text"]
+            polls = [q for q in r.emu.requests if q.method.lower() == "getupdates"]
+            assert len(polls) < 20, len(polls)  # not the same batch fetched again and again
+
+    run(go())
+    assert "skipped: it cannot be read (TypeError)" in caplog.text
+    # Not a name or a text in any log line, at any level (the library's own loggers included).
+    leaks = {
+        (r.name, r.levelname, r.lineno)
+        for r in caplog.records
+        if "Zhangsecretname" in r.getMessage() or "私密问题内容" in r.getMessage()
+    }
+    assert leaks == set()

@@ -4,6 +4,7 @@ which checks the secret, answers each update once, and serves health, readiness 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from bot.emulator import BotApiEmulator
+from bot.metrics import REGISTRY
 from bot.settings import load_settings
 from bot.tg.webhook import SECRET_HEADER, create_app, server_config
 from tests.conftest import ROOT
@@ -318,6 +320,34 @@ def test_a_forward_whose_answer_cannot_be_sent_is_not_acknowledged(tmp_path: Pat
                 # released, so no "busy" 503s while a lease runs out.
                 assert statuses == [500, 200], statuses
             assert emu.invalid_requests == []
+        finally:
+            await emu.stop()
+
+    run(go())
+
+
+def test_an_update_the_library_cannot_read_is_acknowledged_and_skipped(tmp_path: Path) -> None:
+    from tests.tg.test_e2e import UNREADABLE
+
+    async def go() -> None:
+        emu = BotApiEmulator(token=TOKEN)
+        await emu.start()
+        try:
+            async with worker(tmp_path, emu) as (url, _), httpx.AsyncClient() as http:
+                user = emu.make_user(language_code="zh-hans")
+                chat = emu.private_chat(user)
+                bad = json.loads(json.dumps(UNREADABLE))
+                bad["message"]["chat"]["id"] = bad["message"]["from"]["id"] = user["id"]
+                before = REGISTRY.get_sample_value("sentinel_updates_unreadable_total") or 0.0
+                skipped = emu.enqueue_unchecked(bad)
+                emu.send_text(chat, user, FAKE_CS_ZH)
+                [warning] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
+                assert "高风险" in warning["text"]
+                # Answered 200 once: delivering it again could not make it readable.
+                tries = [d for d in emu.webhook_deliveries if d.update_id == skipped["update_id"]]
+                assert [d.status for d in tries] == [200]
+                metrics = (await http.get(f"{url}/metrics")).text
+                assert f"sentinel_updates_unreadable_total {before + 1}" in metrics
         finally:
             await emu.stop()
 
