@@ -60,6 +60,24 @@ def now() -> int:
     return int(time.time())
 
 
+def legacy_forward_fields(origin: JSON) -> JSON:
+    """The older forward fields Telegram still sends beside ``forward_origin``."""
+    out: JSON = {"forward_date": origin["date"]}
+    kind = origin["type"]
+    if kind == "user":
+        out["forward_from"] = origin["sender_user"]
+    elif kind == "hidden_user":
+        out["forward_sender_name"] = origin["sender_user_name"]
+    elif kind in ("chat", "channel"):
+        out["forward_from_chat"] = origin["sender_chat" if kind == "chat" else "chat"]
+        if kind == "channel":
+            out["forward_from_message_id"] = origin["message_id"]
+        signature = origin.get("author_signature")
+        if signature:
+            out["forward_signature"] = signature
+    return out
+
+
 def chat_id_of(chat: JSON | int) -> int:
     return chat if isinstance(chat, int) else int(chat["id"])
 
@@ -537,11 +555,13 @@ class World:
         elif chat["id"] != sender["id"]:
             raise ValueError("only the chat's own user writes in a private chat")
         if forwarded:
-            content["forward_origin"] = (
+            origin = (
                 forwarded
                 if isinstance(forwarded, dict)
                 else {"type": "hidden_user", "sender_user_name": "Someone", "date": now() - 3600}
             )
+            content["forward_origin"] = origin
+            content |= legacy_forward_fields(origin)
         if reply_to is not None:
             target = self._message(chat["id"], int(reply_to["message_id"]))
             if target is None:

@@ -41,3 +41,26 @@ def test_api_description_and_its_licence_are_package_data() -> None:
     spec = load_spec()
     assert spec.version.startswith("Bot API")
     assert spec.method("SENDMESSAGE") is not None
+
+
+def test_fields_telegram_still_sends_are_accepted_and_invented_ones_refused() -> None:
+    import pytest
+
+    from bot.emulator.spec import ApiError
+
+    spec = load_spec()
+    chat = {"id": -5, "type": "group", "title": "g", "all_members_are_administrators": True}
+    user = {"id": 7, "is_bot": False, "first_name": "A"}
+    message = {
+        "message_id": 1,
+        "date": 1,
+        "chat": chat,
+        "from": user,
+        "text": "hi",
+        "forward_origin": {"type": "user", "sender_user": user, "date": 1},
+        "forward_from": user,
+        "forward_date": 1,
+    }
+    spec.check(("Message",), message, "message")
+    with pytest.raises(ApiError, match="unknown field"):
+        spec.check(("Message",), message | {"forward_from_planet": "Mars"}, "message")

@@ -227,6 +227,32 @@ def test_check_or_a_mention_in_reply_to_a_group_post_checks_that_post(tmp_path: 
     run(go())
 
 
+def test_forwards_from_a_user_a_group_and_a_channel_with_the_legacy_fields_are_answered(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            scammer = r.emu.make_user(first_name="客服")
+            group = r.emu.group_chat(title="群")
+            channel = r.emu.channel_chat("频道")
+            origins = [
+                {"type": "user", "sender_user": scammer, "date": 1700000000},
+                {"type": "chat", "sender_chat": group, "date": 1700000000},
+                {"type": "channel", "chat": channel, "message_id": 9, "date": 1700000000},
+            ]
+            for i, origin in enumerate(origins, start=1):
+                sent = r.emu.send_text(chat, user, FAKE_CS_ZH, forwarded=origin)
+                assert "forward_date" in sent  # as Telegram still sends it
+                replies = await r.emu.wait_for_messages(chat["id"], count=i, timeout=60)
+                assert "高风险" in replies[-1]["text"]
+                assert replies[-1]["reply_to_message"]["message_id"] == sent["message_id"]
+                await asyncio.sleep(0.6)  # past the conversation window: one check each
+
+    run(go())
+
+
 def test_429_and_5xx_still_deliver_exactly_once(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
