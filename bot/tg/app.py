@@ -37,11 +37,11 @@ from bot.storage.locks import exclusive
 from bot.storage.moderation import already_done, audit
 from bot.storage.queries import purge_expired
 from bot.tg.deps import Deps, attach, deps_of
-from bot.tg.flow import Gatherer, SharedFlow
 from bot.tg.handlers import gathered, register
 from bot.tg.i18n import COMMANDS, Lang
 from bot.tg.media import ImageReader
 from bot.tg.moderation import refresh_rules, review_reminder
+from bot.tg.pacing import Gatherer, SharedPacing
 from bot.tg.sending import CountingRequest, DigestSender, PollingRequest
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ def build_application(
             max_pixels=int(tg.max_image_megapixels * 1_000_000),
             max_text_chars=tg.max_image_text_chars,
         ),
-        flow=SharedFlow(
+        pacing=SharedPacing(
             sessions,
             burst=tg.flood_burst,
             every=tg.flood_every_seconds,

@@ -19,8 +19,8 @@ from bot.moderation.live import LiveRules
 from bot.privacy import Pseudonymizer, Sealer
 from bot.settings import Settings
 from bot.storage import HitWriter
-from bot.tg.flow import LRU, Gatherer, SerialWorker, SharedFlow
 from bot.tg.media import ImageReader
+from bot.tg.pacing import LRU, Gatherer, SerialWorker, SharedPacing
 from bot.tg.sending import DigestSender
 
 _KEY = "sentinel.deps"
@@ -51,7 +51,7 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     writer: HitWriter
     images: ImageReader
-    flow: SharedFlow  # flood limits, warn-once marks, conversations (shared by webhook workers)
+    pacing: SharedPacing  # flood limits, warn-once marks, conversations (shared by webhook workers)
     gather: Gatherer[Any]
     live: LiveRules  # the rules in force: bundled files + moderators' revisions
     # Per-process caches of what people and groups chose. Only for a single process: webhook

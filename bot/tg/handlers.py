@@ -17,13 +17,9 @@ from typing import Any
 
 from telegram import (
     Document,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     MessageEntity,
     PhotoSize,
-    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
@@ -51,26 +47,25 @@ from bot.storage.queries import (
     add_feedback,
     forget,
     get_chat_mode,
-    get_preference,
     my_data,
     set_chat_mode,
     set_preference,
     subscribe,
     unsubscribe,
 )
+from bot.tg import moderation as mod
 from bot.tg.deps import PREFETCHED, Deps, deps_of
-from bot.tg.flow import FloodKind, within
 from bot.tg.i18n import (
     LANG_LABELS,
     LANGS,
     WEEKDAYS,
-    Lang,
     language_for,
     language_of_text,
     region_for,
     t,
 )
 from bot.tg.media import ImageError, TooManyPixels, cap
+from bot.tg.pacing import FloodKind, within
 from bot.tg.render import (
     Button,
     Reply,
@@ -80,26 +75,17 @@ from bot.tg.render import (
     render_verdict,
 )
 from bot.tg.sending import HANDLER_FAILED, HIT_SINK, send_digest, with_retries
+from bot.tg.talk import DB_READ_TIMEOUT, Person, keyboard, person, reply
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
 
-# Reads on the path to a warning wait at most this long; then defaults are used.
-DB_READ_TIMEOUT = 0.5
 DB_WRITE_TIMEOUT = 2.0
 # A group message warned about is not warned about again for two days (edits included).
 WARNED_SECONDS = 2 * 24 * 3600
 
 
 # --- sending, reliably -----------------------------------------------------------------------
-
-
-def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
-    )
 
 
 def store_hits(deps: Deps, records: list[HitRecord]) -> None:
@@ -145,68 +131,7 @@ def user_text(message: Message) -> str:
     return text if text.isascii() else _LONE_SURROGATE.sub("", text)
 
 
-async def reply(
-    message: Message,
-    text: str,
-    buttons: tuple[tuple[Button, ...], ...] = (),
-    *,
-    quiet: bool = False,
-) -> Message:
-    return await with_retries(
-        lambda: message.get_bot().send_message(
-            chat_id=message.chat_id,
-            text=text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(buttons),
-            reply_parameters=ReplyParameters(
-                message_id=message.message_id, allow_sending_without_reply=True
-            ),
-            disable_notification=quiet,
-            # Never show a preview card of a scam site inside a warning.
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        ),
-        "sendMessage",
-    )
-
-
 # --- who is asking ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Person:
-    pseudonym: str
-    lang: Lang
-    region: str
-
-
-async def person(update: Update, deps: Deps) -> Person:
-    user = update.effective_user
-    assert user is not None
-    pseudonym = deps.pseudonym(user.id)
-    regions = deps.settings.telegram.default_regions
-    lang_code = user.language_code
-    lang = language_for(lang_code, deps.settings.default_language)
-    region = region_for(lang_code, lang, regions)
-    pre = PREFETCHED.get()
-    if pre is not None and pre.user == pseudonym:
-        if pre.lang in LANGS:
-            return Person(pseudonym, pre.lang, pre.region or region_for(None, pre.lang, regions))
-        return Person(pseudonym, lang, region)
-    cached = deps.prefs.get(pseudonym) if deps.local_caches else None
-    if cached is None:
-        try:
-            pref = await within(get_preference(deps.sessions, pseudonym), DB_READ_TIMEOUT)
-        except Exception:  # noqa: BLE001 - a slow or absent database must not delay the answer
-            # Answer in the Telegram language now; do not cache, so the saved choice is used
-            # again as soon as the database is back.
-            return Person(pseudonym, lang, region)
-        if pref is not None and pref.lang in LANGS:
-            lang = pref.lang
-            region = pref.region or region_for(None, lang, regions)
-        cached = (lang, region)
-        if deps.local_caches:
-            deps.prefs.put(pseudonym, cached)
-    return Person(pseudonym, cached[0], cached[1])  # type: ignore[arg-type]
 
 
 def hotline(deps: Deps, region: str) -> str | None:
@@ -230,7 +155,7 @@ def poster_id(update: Update) -> int:
 async def flood_guard(update: Update, context: Ctx) -> None:
     """Runs before every other handler (group -1). Slows a person who floods the bot: messages,
     forwarded messages, button presses and edits in groups, each with its own allowance, counted
-    across all workers (see ``SharedFlow``)."""
+    across all workers (see ``SharedPacing``)."""
     deps = deps_of(context)
     user = update.effective_user
     chat = update.effective_chat
@@ -257,7 +182,7 @@ async def flood_guard(update: Update, context: Ctx) -> None:
         kind = "forward"
     else:
         kind = "message"
-    verdict = await deps.flow.flood(kind, deps.pseudonym(poster_id(update)))
+    verdict = await deps.pacing.flood(kind, deps.pseudonym(poster_id(update)))
     if verdict == "ok":
         return
     if verdict == "warn":
@@ -332,7 +257,7 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
     p = await person(update, deps)
     assert update.message is not None
     deps.gather.drop(p.pseudonym)
-    deps.flow.forget(p.pseudonym)
+    deps.pacing.forget(p.pseudonym)
     waiting = await deps.writer.discard(p.pseudonym)
     try:
         deleted = await forget(deps.sessions, p.pseudonym)
@@ -513,7 +438,7 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         if piece is not None:
             await check_and_answer(deps, piece.person, [piece])
         return
-    if deps.flow.shared:
+    if deps.pacing.shared:
         # Webhook mode: Telegram sends this chat's next update only after this one is
         # answered, so waiting to gather a burst would gather nothing. Answer now; the next
         # message of the same burst continues from what this one showed.
@@ -716,7 +641,7 @@ async def answer_continuing(deps: Deps, piece: Piece) -> None:
     p = piece.person
     date = piece.message.date.timestamp()
     window = deps.settings.telegram.conversation_window_seconds
-    held = await deps.flow.conversation(p.pseudonym)
+    held = await deps.pacing.conversation(p.pseudonym)
     carried = None
     if (
         isinstance(held, dict)
@@ -745,7 +670,7 @@ async def answer_continuing(deps: Deps, piece: Piece) -> None:
     if changed:
         sent = await answer_verdict(deps, p, piece.message, verdict, piece.kind)
         state["reply"], state["answer"] = sent.message_id, answer
-    await deps.flow.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
+    await deps.pacing.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
     if changed and earlier is not None:
         try:
             await with_retries(
@@ -831,7 +756,7 @@ async def on_group_message(update: Update, context: Ctx) -> None:
         return
     # Once per message, across edits and workers: the mark lasts as long as Telegram lets a
     # message be edited.
-    if not await deps.flow.once("warned", chat_key, message.message_id, WARNED_SECONDS):
+    if not await deps.pacing.once("warned", chat_key, message.message_id, WARNED_SECONDS):
         return
     # The warning is for the group, in the language of the post itself: the poster's own
     # Telegram language may be the scammer's.
@@ -845,7 +770,7 @@ async def on_group_message(update: Update, context: Ctx) -> None:
         )
     except Exception:
         # Not warned: a redelivery of this update may try again.
-        await deps.flow.release("warned", chat_key, message.message_id)
+        await deps.pacing.release("warned", chat_key, message.message_id)
         raise
 
 
@@ -1047,9 +972,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("subscribe", cmd_subscribe))
     app.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))
     app.add_handler(CommandHandler("sentinel", cmd_sentinel, filters=groups))
-    # Moderation lives in its own module, which builds on this one: imported here, late.
-    from bot.tg import moderation as mod
-
     moderator_commands: tuple[tuple[str, Callable[[Update, Ctx], Coroutine[Any, Any, None]]], ...]
     moderator_commands = (
         ("rules", mod.cmd_rules),

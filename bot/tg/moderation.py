@@ -51,10 +51,10 @@ from bot.storage.moderation import (
     take_pending,
 )
 from bot.tg.deps import Deps, deps_of
-from bot.tg.handlers import Person, person, reply
 from bot.tg.i18n import Lang
 from bot.tg.render import Button
 from bot.tg.sending import with_retries
+from bot.tg.talk import Person, person, reply
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE

@@ -236,7 +236,7 @@ def create_app(
     # the others by a per-process cache (each update reads it with its claim instead).
     deps.local_caches = False
     # Flood limits, "warn once" and forwarded conversations are shared through the database too.
-    deps.flow.shared = True
+    deps.pacing.shared = True
     hook = settings.webhook
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     owner = f"{socket.gethostname()}:{os.getpid()}"

@@ -1,10 +1,10 @@
-"""Per-person flow control: flood limits, gathering forwarded messages into one check, "warn
+"""Per-person pacing: flood limits, gathering forwarded messages into one check, "warn
 once" marks, and the one thread checks run in.
 
 Owns: state keyed by pseudonyms (never raw ids). A person who floods is slowed with one polite
 notice; several messages forwarded together are checked as one conversation so the reply can
 name the furthest stage reached. In one process (polling) this state is in memory; webhook
-workers share it through the database (``SharedFlow``), each falling back to its own memory
+workers share it through the database (``SharedPacing``), each falling back to its own memory
 while the database does not answer, so the bot keeps answering. Checks run off the event loop,
 one at a time, in the order they were asked for.
 """
@@ -242,7 +242,7 @@ class Gatherer(Generic[Item]):
 FloodKind = Literal["message", "forward", "button", "edit"]
 
 
-class SharedFlow:
+class SharedPacing:
     """Flood limits and "warn once" marks for every kind of update, and forwarded conversations
     in progress: shared by all workers through the database when ``shared`` (webhook mode),
     this process's own otherwise, and whenever the database does not answer in ``timeout``.

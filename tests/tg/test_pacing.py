@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.tg.flow import FloodLimiter, within
+from bot.tg.pacing import FloodLimiter, within
 
 
 def test_a_flood_bucket_allows_a_burst_warns_once_then_refills() -> None:
