@@ -61,6 +61,18 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[Running]:
     assert [(q.method, q.description) for q in emu.invalid_requests] == []
 
 
+async def joined_group(
+    r: Running, title: str = "g", *, by: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A group that ``by`` (by default a new Chinese-speaking user) just added the bot to:
+    the adder, the group, and the bot's hello there, already sent."""
+    admin = by if by is not None else r.emu.make_user(language_code="zh-hans")
+    group = r.emu.group_chat(title=title)
+    r.emu.add_bot_to_group(group, by=admin)
+    [hello] = await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+    return admin, group, hello
+
+
 @contextmanager
 def bot_subprocess(
     args: list[str], env: dict[str, str], log: Path

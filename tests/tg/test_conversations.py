@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import update
 
 from bot.storage.models import Subscription, utcnow
-from tests.tg.conftest import running_bot
+from tests.tg.conftest import joined_group, running_bot
 from tests.tg.test_e2e import FAKE_CS_EN, FAKE_CS_ZH, buttons, run
 
 
@@ -173,11 +173,8 @@ def test_flooding_is_slowed_with_one_polite_notice(tmp_path: Path) -> None:
 def test_group_admins_can_switch_the_bot_off(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
-            admin = r.emu.make_user(language_code="zh-hans")
+            admin, group, _ = await joined_group(r)
             other = r.emu.make_user(language_code="zh-hans")
-            group = r.emu.group_chat(title="g")
-            r.emu.add_bot_to_group(group, by=admin)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
             r.emu.set_admins(group, [admin])
             r.emu.send_text(group, other, "/sentinel off")
             msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
@@ -337,10 +334,7 @@ def test_subscribe_and_unsubscribe(tmp_path: Path) -> None:
             r.emu.send_text(chat, user, "/unsubscribe")
             msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
             assert "Unsubscribed" in msgs[1]["text"]
-            member = r.emu.make_user(language_code="zh-hans")
-            group = r.emu.group_chat(title="g")
-            r.emu.add_bot_to_group(group, by=member)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+            member, group, _ = await joined_group(r)
             r.emu.send_text(group, member, "/subscribe")
             msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
             assert "只有群管理员" in msgs[1]["text"]

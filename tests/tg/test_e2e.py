@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import configure_logging
-from tests.tg.conftest import qr_png, render_png, running_bot
+from tests.tg.conftest import joined_group, qr_png, render_png, running_bot
 
 FAKE_CS_ZH = "您好，我是快递理赔专员，您的包裹在运输途中丢失了，我们按三倍价格给您理赔，请加一下客服微信办理。"
 FAKE_CS_HANT = (
@@ -142,10 +142,7 @@ def test_three_forwarded_messages_get_one_reply_with_the_furthest_stage(tmp_path
 def test_groups_warn_once_on_scams_and_stay_quiet_otherwise(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
-            admin = r.emu.make_user(language_code="zh-hans")
-            group = r.emu.group_chat(title="邻居群")
-            r.emu.add_bot_to_group(group, by=admin)
-            [hello] = await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+            _, group, hello = await joined_group(r, "邻居群")
             members = [r.emu.make_user(language_code="zh-hans") for _ in range(5)]
             chatter = [
                 "今晚小区停水吗？",
@@ -182,10 +179,7 @@ def test_posts_signed_by_an_anonymous_admin_or_a_channel_are_checked_but_channel
 ) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
-            admin = r.emu.make_user(language_code="zh-hans")
-            group = r.emu.group_chat(title="g")
-            r.emu.add_bot_to_group(group, by=admin)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+            admin, group, _ = await joined_group(r)
             anonymous = r.emu.post_as_chat(group, FAKE_CS_ZH)
             channel = r.emu.channel_chat("频道")
             signed = r.emu.post_as_chat(group, FAKE_CS_EN, as_chat=channel)
@@ -205,10 +199,7 @@ def test_posts_signed_by_an_anonymous_admin_or_a_channel_are_checked_but_channel
 def test_check_or_a_mention_in_reply_to_a_group_post_checks_that_post(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
-            admin = r.emu.make_user(language_code="zh-hans")
-            group = r.emu.group_chat(title="g")
-            r.emu.add_bot_to_group(group, by=admin)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+            _, group, _ = await joined_group(r)
             poster, asker = r.emu.make_user(), r.emu.make_user(language_code="zh-hans")
             # Medium risk: the bot does not speak up in a group on its own.
             post = r.emu.send_text(group, poster, "我是你领导，换了个号，明天来我办公室一趟")
@@ -271,10 +262,7 @@ def test_429_and_5xx_still_deliver_exactly_once(tmp_path: Path) -> None:
 def test_a_group_post_edited_into_a_scam_is_caught(tmp_path: Path) -> None:
     async def go() -> None:
         async with running_bot(tmp_path) as r:
-            admin = r.emu.make_user(language_code="zh-hans")
-            group = r.emu.group_chat(title="g")
-            r.emu.add_bot_to_group(group, by=admin)
-            await r.emu.wait_for_messages(group["id"], count=1, timeout=60)
+            _, group, _ = await joined_group(r)
             poster = r.emu.make_user(language_code="zh-hans")
             post = r.emu.send_text(group, poster, "大家好，新人报到")
             await asyncio.sleep(0.5)
