@@ -188,6 +188,16 @@ class Settings(_Section):
                 raise ValueError(f"hotline for {region!r} is empty")
         return v
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: SecretStr | None) -> SecretStr | None:
+        # Refused at start with the spelling that works, not at the first query.
+        if v is not None:
+            from bot.storage.db import async_url
+
+            async_url(v.get_secret_value())
+        return v
+
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:

@@ -99,3 +99,12 @@ def test_a_webhook_secret_telegram_would_refuse_is_named_at_start_without_showin
     assert "slashes" not in str(err.value) and "slashes" not in str(err.value.__cause__)
     env["SENTINEL_WEBHOOK_SECRET"] = "a" * 64
     assert load_settings(ROOT / "config.yaml", environ=env).webhook_secret is not None
+
+
+def test_database_urls_as_operators_write_them_are_taken_and_other_drivers_refused() -> None:
+    env = {"SENTINEL_DATABASE_URL": "postgresql://sentinel:s3cret@db/sentinel"}
+    assert load_settings(ROOT / "config.yaml", environ=env).database_url is not None
+    env = {"SENTINEL_DATABASE_URL": "postgresql+psycopg2://sentinel:s3cret@db/sentinel"}
+    with pytest.raises(SettingsError, match=r"through asyncpg; write postgresql://") as err:
+        load_settings(ROOT / "config.yaml", environ=env)
+    assert "s3cret" not in str(err.value) and "s3cret" not in str(err.value.__cause__)

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Row, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,10 +38,42 @@ def redact_url(url: str) -> str:
         return "(unparseable database URL)"
 
 
+# The async driver the bot runs each database with.
+_ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+def async_url(url: str) -> str:
+    """``url`` with the async driver the bot uses: operators write ``sqlite:///x.db``,
+    ``postgresql://user@host/db`` or ``postgres://…``, which SQLAlchemy would open with a
+    blocking driver and refuse ("The asyncio extension requires an async driver"). A URL
+    naming another driver is refused with the spelling that works."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # not a URL: SQLAlchemy says what is wrong with it
+    # Only the scheme changes: the rest (a password, a path, ":memory:") is kept as written.
+    scheme = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}.get(
+        scheme, "sqlite+aiosqlite" if scheme == "sqlite" else scheme
+    )
+    try:
+        parsed = make_url(f"{scheme}://{rest}")
+    except ArgumentError:
+        # The URL itself is not repeated: it may hold a password.
+        raise ValueError("database URL cannot be read: write it as scheme://user@host/db") from None
+    backend = parsed.get_backend_name()
+    want = _ASYNC_DRIVERS.get(backend)
+    if want is not None and parsed.get_driver_name() != want:
+        raise ValueError(
+            f"database URL: Sentinel talks to {backend} through {want}; write "
+            f"{backend}://… or {backend}+{want}://… (not {scheme}://…)"
+        )
+    return f"{scheme}://{rest}"
+
+
 def make_engine(url: str, *, command_timeout: float | None = 10) -> AsyncEngine:
-    """An engine for ``url``. On PostgreSQL a statement gives up after ``command_timeout``
-    seconds (None: never, for migrations, which may wait for another process's and may build
-    an index on a large table)."""
+    """An engine for ``url`` (see ``async_url``). On PostgreSQL a statement gives up after
+    ``command_timeout`` seconds (None: never, for migrations, which may wait for another
+    process's and may build an index on a large table)."""
+    url = async_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -74,3 +74,20 @@ def test_workers_starting_together_apply_the_migrations_once(empty_db: str) -> N
     assert [p.exitcode for p in procs] == [0, 0, 0]
     diff, tables = asyncio.run(_diff_and_tables(empty_db))
     assert diff == [] and set(Base.metadata.tables) <= tables
+
+
+def test_the_plain_urls_operators_write_migrate_and_connect(empty_db: str) -> None:
+    # "sqlite:///x.db", "postgresql://user@host/db": the bot picks its async driver itself.
+    plain = empty_db.replace("+aiosqlite", "").replace("+asyncpg", "")
+    assert "+" not in plain.split("://")[0]
+    upgrade_sync(plain)
+
+    async def tables() -> list[str]:
+        engine = make_engine(plain)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda c: inspect(c).get_table_names())
+        finally:
+            await engine.dispose()
+
+    assert "hits" in asyncio.run(tables())
