@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -415,13 +415,18 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     url = settings.database_url_value
+    say: Callable[[str], None] = print
+    if settings.log_format == "json":
+        # The container runs this before the bot: its line must be JSON like every log line.
+        configure_logging(settings.log_level, json_lines=True, secrets=secrets_of(settings))
+        say = logging.getLogger("bot.cli").info
     try:
         if args.db_command == "upgrade":
             asyncio.run(upgrade(url, args.revision))
-            print(f"database {redact_url(url)} is at revision {args.revision}")
+            say(f"database {redact_url(url)} is at revision {args.revision}")
         elif args.db_command == "downgrade":
             asyncio.run(downgrade(url, args.revision))
-            print(f"database {redact_url(url)} downgraded to {args.revision}")
+            say(f"database {redact_url(url)} downgraded to {args.revision}")
         else:
 
             async def purge() -> dict[str, int]:
@@ -433,7 +438,7 @@ def cmd_db(args: argparse.Namespace) -> int:
                     )
 
             counts = asyncio.run(purge())
-            print("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            say("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     except OSError as exc:
         print(
             f"cannot reach the database {redact_url(url)}: {exc.strerror or exc}", file=sys.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,20 @@ def test_debug_logs_never_show_sql_statements_or_their_parameters(
         asyncio.run(go())
     assert caplog.records, "the database start-up should log something at DEBUG"
     assert not any("pseudonym-of-alice" in r.getMessage() for r in caplog.records)
+
+
+def test_db_upgrade_writes_json_lines_when_the_logs_are_json(tmp_path: Path) -> None:
+    # The container runs "db upgrade" before the bot: a log collector reads both.
+    env = os.environ | {"SENTINEL_DATA_DIR": str(tmp_path), "SENTINEL_LOG_FORMAT": "json"}
+    env.pop("SENTINEL_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+    records = [json.loads(ln) for ln in lines]
+    assert any("is at revision head" in r["msg"] for r in records), records
