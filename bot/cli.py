@@ -70,6 +70,13 @@ def _engine(args: argparse.Namespace) -> Engine:
     return Engine.from_dir(_rules_dir(args))
 
 
+def _language_of(text: str) -> str:
+    """Answer in the message's own language: Chinese when Chinese characters carry it."""
+    from bot.tg.i18n import language_of_text
+
+    return "en" if language_of_text(text, "en") == "en" else "zh"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     texts: list[str] = list(args.text)
     if texts == ["-"] or not texts:
@@ -77,7 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         texts = [data]
     engine = _engine(args)
     verdict = engine.check(texts)
-    lang = args.lang
+    lang = args.lang or _language_of(" ".join(texts))
     if args.json:
         print(json.dumps(verdict.to_json(lang), ensure_ascii=False))
         return EXIT_OK
@@ -512,8 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lang",
         choices=["zh", "en"],
-        default="en",
-        help="language of titles and advice (default en)",
+        default=None,
+        help="language of titles and advice (default: the message's own, Chinese or English)",
     )
     p.add_argument("--dir", help="rules directory (default: from settings)")
     p.set_defaults(func=cmd_check)

@@ -255,3 +255,11 @@ def test_db_upgrade_writes_json_lines_when_the_logs_are_json(tmp_path: Path) -> 
     lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
     records = [json.loads(ln) for ln in lines]
     assert any("is at revision head" in r["msg"] for r in records), records
+
+
+def test_check_answers_in_the_language_of_the_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", SCAM]) == 0
+    out = capsys.readouterr().out
+    assert "诈骗类型" in out and "Scam type" not in out
+    assert main(["check", "--lang", "en", SCAM]) == 0
+    assert "Scam type" in capsys.readouterr().out
