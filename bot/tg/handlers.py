@@ -167,8 +167,10 @@ async def flood_guard(update: Update, context: Ctx) -> None:
     elif chat.type != ChatType.PRIVATE:
         if update.edited_message is not None:
             kind = "edit"  # "post, then edit in the scam link", a thousand times over
-        elif update.message is not None and asks_in_group(update.message):
-            kind = "message"  # /check and "@bot" get an answer each: counted like messages
+        elif update.message is not None and (
+            user_text(update.message).startswith("/") or asks_in_group(update.message)
+        ):
+            kind = "message"  # commands and "@bot" get an answer each: counted like messages
         else:
             return  # a group's own messages: Telegram limits how fast people post
     elif update.message is None:
@@ -206,6 +208,20 @@ async def cmd_start(update: Update, context: Ctx) -> None:
     p = await person(update, deps)
     assert update.message is not None
     await reply(update.message, t("start", p.lang), lang_buttons())
+
+
+async def cmd_start_group(update: Update, context: Ctx) -> None:
+    """/start in a group: what the bot does there and how admins set it."""
+    p = await person(update, deps_of(context))
+    assert update.message is not None
+    await reply(update.message, t("group_added", p.lang))
+
+
+async def cmd_sentinel_private(update: Update, context: Ctx) -> None:
+    """/sentinel in a private chat: it is a group setting; say where it works."""
+    p = await person(update, deps_of(context))
+    assert update.message is not None
+    await reply(update.message, t("sentinel_in_private", p.lang))
 
 
 async def cmd_help(update: Update, context: Ctx) -> None:
@@ -969,6 +985,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CommandHandler(name, fn, filters=private))
     app.add_handler(CommandHandler("check", cmd_check))
     app.add_handler(CommandHandler("help", cmd_help, filters=groups))
+    app.add_handler(CommandHandler("start", cmd_start_group, filters=groups))
+    app.add_handler(CommandHandler("digest", cmd_digest, filters=groups))
+    app.add_handler(CommandHandler("sentinel", cmd_sentinel_private, filters=private))
     app.add_handler(CommandHandler("subscribe", cmd_subscribe))
     app.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))
     app.add_handler(CommandHandler("sentinel", cmd_sentinel, filters=groups))

@@ -349,6 +349,11 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "已設定：{mode}。",
         "en": "Set to: {mode}.",
     },
+    "sentinel_in_private": {
+        "zh-hans": "/sentinel 是群组设置：把我加进群组后，由群管理员在群里发送 /sentinel on｜quiet｜off。",
+        "zh-hant": "/sentinel 是群組設定：把我加進群組後，由群組管理員在群組裡傳送 /sentinel on｜quiet｜off。",
+        "en": "/sentinel is a group setting: add me to a group, then a group admin sends /sentinel on | quiet | off there.",
+    },
     "group_usage": {
         "zh-hans": "用法：/sentinel on｜quiet｜off（on：高风险时提醒；quiet：静音提醒；off：不检查）",
         "zh-hant": "用法：/sentinel on｜quiet｜off（on：高風險時提醒；quiet：靜音提醒；off：不檢查）",

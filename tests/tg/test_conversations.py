@@ -397,3 +397,23 @@ def test_a_reply_asking_is_this_a_scam_checks_the_message_it_points_at(tmp_path:
             assert not msgs2[2]["text"].startswith("🔎")
 
     run(go())
+
+
+def test_start_and_digest_in_a_group_and_sentinel_in_private_each_get_an_answer(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            admin, group, _ = await joined_group(r)
+            r.emu.send_text(group, admin, "/start")
+            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
+            assert "/sentinel" in msgs[1]["text"] and "/check" in msgs[1]["text"]
+            r.emu.send_text(group, admin, "/digest")
+            msgs = await r.emu.wait_for_messages(group["id"], count=3, timeout=60)
+            assert "photo" in msgs[2] or "本周" in msgs[2].get("text", "")
+            chat = r.emu.private_chat(admin)
+            r.emu.send_text(chat, admin, "/sentinel on")
+            [answer] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            assert "群组设置" in answer["text"]
+
+    run(go())
