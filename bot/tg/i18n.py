@@ -340,9 +340,9 @@ T: dict[str, dict[Lang, str]] = {
         "en": "🔎 Reading the picture…",
     },
     "group_added": {
-        "zh-hans": "大家好，我是 Sentinel 反诈助手。我只在发现高风险诈骗信息时回复那条消息，平时不会说话。想问某条消息可不可信，回复它并发送 /check。管理员可用 /sentinel quiet 或 /sentinel off 调整。",
-        "zh-hant": "大家好，我是 Sentinel 防詐小幫手。我只會在發現高風險詐騙訊息時回覆那則訊息，平常不會說話。想問某則訊息可不可信，回覆它並傳送 /check。管理員可以用 /sentinel quiet 或 /sentinel off 調整。",
-        "en": "Hi all, I'm Sentinel. I only speak up to reply to high-risk scam posts. To ask about a message, reply to it with /check. Admins can use /sentinel quiet or /sentinel off.",
+        "zh-hans": "大家好，我是 Sentinel 反诈助手。我只在发现高风险诈骗信息时回复那条消息，平时不会说话。想问某条消息可不可信，回复它并发送 /check。请把我设为管理员，否则 Telegram 不让我看到群里的普通消息。管理员可用 /sentinel quiet（提醒但不发通知音）或 /sentinel off 调整。",
+        "zh-hant": "大家好，我是 Sentinel 防詐小幫手。我只會在發現高風險詐騙訊息時回覆那則訊息，平常不會說話。想問某則訊息可不可信，回覆它並傳送 /check。請把我設為管理員，否則 Telegram 不讓我看到群組裡的一般訊息。管理員可以用 /sentinel quiet（提醒但不發通知音）或 /sentinel off 調整。",
+        "en": "Hi all, I'm Sentinel. I only speak up to reply to high-risk scam posts. To ask about a message, reply to it with /check. Make me an admin: otherwise Telegram does not show me the group's ordinary messages. Admins can use /sentinel quiet (warnings without a notification sound) or /sentinel off.",
     },
     "group_mode": {
         "zh-hans": "已设置：{mode}。",
