@@ -269,9 +269,17 @@ async def cmd_mydata(update: Update, context: Ctx) -> None:
 
 
 async def cmd_forget(update: Update, context: Ctx) -> None:
-    deps = deps_of(context)
-    p = await person(update, deps)
+    """Ask first: deleting cannot be undone."""
+    p = await person(update, deps_of(context))
     assert update.message is not None
+    buttons = (
+        (Button(t("btn_forget", p.lang), "fg:yes"), Button(t("btn_cancel", p.lang), "fg:no")),
+    )
+    await reply(update.message, t("forget_confirm", p.lang), buttons)
+
+
+async def forget_person(deps: Deps, p: Person, message: Message) -> None:
+    """Delete everything kept about ``p`` (confirmed with the button of /forget)."""
     deps.gather.drop(p.pseudonym)
     deps.pacing.forget(p.pseudonym)
     waiting = await deps.writer.discard(p.pseudonym)
@@ -279,10 +287,10 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
         deleted = await forget(deps.sessions, p.pseudonym)
     except Exception as exc:  # noqa: BLE001 - say it did not happen, so they can try again
         log.warning("forget failed: %s", type(exc).__name__)
-        await reply(update.message, t("report_failed", p.lang))
+        await reply(message, t("report_failed", p.lang))
         return
     deps.prefs.drop(p.pseudonym)
-    await reply(update.message, t("forget_done", p.lang, total=sum(deleted.values()) + waiting))
+    await reply(message, t("forget_done", p.lang, total=sum(deleted.values()) + waiting))
 
 
 async def cmd_digest(update: Update, context: Ctx) -> None:
@@ -865,6 +873,16 @@ async def on_button(update: Update, context: Ctx) -> None:
             await query.answer(t("lang_set", lang))
             if message is not None:
                 await reply(message, t("lang_set", lang))
+        return
+
+    if data in ("fg:yes", "fg:no"):
+        await query.answer()
+        if message is None:
+            return
+        if data == "fg:no":
+            await reply(message, t("forget_cancelled", p.lang))
+            return
+        await forget_person(deps, p, message)
         return
 
     if data.startswith("fb:"):

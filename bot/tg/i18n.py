@@ -162,6 +162,17 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "🔒 關於你，我保存了：\n• 檢查紀錄 {hits} 筆\n• 回饋 {feedback} 筆\n• 提交的（已去除個資的）訊息 {reports} 則\n• 操作紀錄 {audit} 筆\n• 語言設定：{language}\n\n不包含任何訊息原文、姓名或電話。/forget 可全部刪除。",
         "en": "🔒 What I keep about you:\n• {hits} check record(s)\n• {feedback} feedback vote(s)\n• {reports} message(s) you sent to moderators (personal data removed)\n• {audit} entry(ies) in the moderation log\n• language setting: {language}\n\nNo message text, name or phone number. /forget deletes all of it.",
     },
+    "forget_confirm": {
+        "zh-hans": "要删除我为你保存的全部记录吗？包括检查记录、反馈、提交的举报、语言设置和订阅。删除后无法恢复。",
+        "zh-hant": "要刪除我為你保存的所有紀錄嗎？包括檢查紀錄、回饋、送出的檢舉、語言設定和訂閱。刪除後無法復原。",
+        "en": "Delete everything I keep about you? That is your check records, feedback, reports you sent, your language choice and subscription. This cannot be undone.",
+    },
+    "forget_cancelled": {
+        "zh-hans": "好的，没有删除任何记录。",
+        "zh-hant": "好的，沒有刪除任何紀錄。",
+        "en": "OK, nothing was deleted.",
+    },
+    "btn_forget": {"zh-hans": "🗑 全部删除", "zh-hant": "🗑 全部刪除", "en": "🗑 Delete it all"},
     "forget_done": {
         "zh-hans": "🗑 已删除与你相关的全部记录（共 {total} 条）。",
         "zh-hant": "🗑 已刪除與你相關的所有紀錄（共 {total} 筆）。",

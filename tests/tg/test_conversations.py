@@ -60,12 +60,23 @@ def test_mydata_and_forget(tmp_path: Path) -> None:
             r.emu.send_text(chat, user, "/mydata")
             msgs = await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
             assert "检查记录 1 条" in msgs[1]["text"]
+            # /forget asks first; Cancel keeps everything, the delete button deletes it.
             r.emu.send_text(chat, user, "/forget")
             msgs = await r.emu.wait_for_messages(chat["id"], count=3, timeout=60)
-            assert "已删除" in msgs[2]["text"]
-            r.emu.send_text(chat, user, "/mydata")
+            assert "无法恢复" in msgs[2]["text"]
+            assert buttons(msgs[2]) == ["🗑 全部删除", "✖ 取消"]
+            r.emu.press_button(chat, user, msgs[2], "fg:no")
             msgs = await r.emu.wait_for_messages(chat["id"], count=4, timeout=60)
-            assert "检查记录 0 条" in msgs[3]["text"]
+            assert "没有删除" in msgs[3]["text"]
+            r.emu.send_text(chat, user, "/mydata")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=5, timeout=60)
+            assert "检查记录 1 条" in msgs[4]["text"]
+            r.emu.press_button(chat, user, msgs[2], "fg:yes")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=6, timeout=60)
+            assert "已删除" in msgs[5]["text"]
+            r.emu.send_text(chat, user, "/mydata")
+            msgs = await r.emu.wait_for_messages(chat["id"], count=7, timeout=60)
+            assert "检查记录 0 条" in msgs[6]["text"]
 
     run(go())
 
