@@ -225,9 +225,20 @@ async def cmd_sentinel_private(update: Update, context: Ctx) -> None:
 
 
 async def cmd_help(update: Update, context: Ctx) -> None:
-    p = await person(update, deps_of(context))
-    assert update.message is not None
-    await reply(update.message, t("help", p.lang))
+    deps = deps_of(context)
+    p = await person(update, deps)
+    assert update.message is not None and update.effective_user is not None
+    text = t("help", p.lang)
+    if update.message.chat.type == ChatType.PRIVATE:
+        try:
+            moderator = await within(
+                mod.is_mod(deps, update.effective_user.id, p.pseudonym), DB_READ_TIMEOUT
+            )
+        except Exception:  # noqa: BLE001 - without the database, the ordinary help
+            moderator = False
+        if moderator:
+            text += "\n\n" + mod.moderator_help(p.lang)
+    await reply(update.message, text)
 
 
 async def cmd_privacy(update: Update, context: Ctx) -> None:

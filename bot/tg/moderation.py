@@ -70,8 +70,12 @@ MT: dict[str, dict[str, str]] = {
         "zh": "只有管理员（在 config.yaml 中列出）可以添加或移除审核员。",
     },
     "mod_usage": {
-        "en": "Usage: /mod add USER_ID, /mod remove USER_ID, /mod list",
-        "zh": "用法：/mod add 用户ID、/mod remove 用户ID、/mod list",
+        "en": "Usage: /mod add USER_ID, /mod remove USER_ID, /mod list\nUSER_ID is the person's numeric Telegram id (not their @name). They can see it by sending /start to @userinfobot; they must also have sent /start to me.",
+        "zh": "用法：/mod add 用户ID、/mod remove 用户ID、/mod list\n用户ID 是对方的 Telegram 数字 ID（不是 @用户名）。对方给 @userinfobot 发送 /start 即可看到；对方也必须先给我发过 /start。",
+    },
+    "help_mod": {
+        "en": "Moderator commands (you can also send an edited ID.yaml with a caption saying why):",
+        "zh": "审核员命令（也可以发送修改后的 规则ID.yaml 文件，并在说明里写明原因）：",
     },
     "mod_added": {"en": "Moderator added.", "zh": "已添加审核员。"},
     "mod_already": {"en": "Already a moderator.", "zh": "对方已经是审核员。"},
@@ -180,6 +184,14 @@ MOD_COMMANDS = {
 }
 
 
+def moderator_help(lang: Lang) -> str:
+    """The moderator commands, one per line, for /help."""
+    i = 0 if lang == "en" else 1
+    lines = [mt("help_mod", lang)]
+    lines += [f"/{name} — {html.escape(texts[i])}" for name, texts in MOD_COMMANDS.items()]
+    return "\n".join(lines)
+
+
 async def set_moderator_commands(bot: Any, chat_id: int) -> None:
     """Show the moderator commands in this person's command menu."""
     for lang, i in ((None, 0), ("zh", 1)):
@@ -281,9 +293,11 @@ async def cmd_rules(update: Update, context: Ctx, deps: Deps, p: Person, message
         status = rule.status if rule else "disabled"
         review = rule.review_by if rule else None
         due = " ⏰" if review and review < today else ""
+        title = rule_text(rule.title.zh, rule.title.en, p.lang, p.region) if rule else ""
         lines.append(
             f"• <code>{html.escape(rid)}</code> {status} v{rf.version} · {hits} / 👎{wrong}"
             + (f" · {review}{due}" if review else "")
+            + (f"\n  {html.escape(title)}" if title else "")
         )
     for broken in sorted(deps.live.broken.values(), key=lambda b: b.rule_id):
         lines.append(_not_in_force(broken, p.lang))

@@ -60,6 +60,12 @@ async def _actions(r: Running) -> list[tuple[str, str]]:
         return [(a, t) for a, t in rows.all()]
 
 
+async def rules_list(mod: Chat) -> dict[str, Any]:
+    """/rules, its messages joined: the 44 bundled rules with their titles take two."""
+    parts = await mod.say("/rules", n=2)
+    return {"text": "\n".join(m["text"] for m in parts)}
+
+
 async def _moderator(r: Running, user_id: int = MOD) -> Chat:
     mod = Chat(r, user_id)  # they have started the bot, so it can set their command menu
     admin = Chat(r, ADMIN)
@@ -244,8 +250,17 @@ def test_a_testing_rule_warns_nobody_but_its_hits_are_counted(tmp_path: Path) ->
                     .all()
                 )
             assert RULE in shadow
-            [rules] = await mod.say("/rules")
+            rules = await rules_list(mod)
             assert f"{RULE} testing" in rules["text"]
+            assert "Fake courier or online-shop customer service" in rules["text"]  # its title
+            # A moderator's /help lists the moderator commands; an admin's /mod says how to
+            # find the id it needs.
+            [help_text] = await mod.say("/help")
+            assert "/reviews" in help_text["text"] and "/rollback" in help_text["text"]
+            [usage] = await Chat(r, ADMIN).say("/mod")
+            assert "@userinfobot" in usage["text"]
+            [ordinary] = await user.say("/help")
+            assert "/reviews" not in ordinary["text"]
 
     run(go())
 
@@ -358,7 +373,7 @@ def test_feedback_and_reports_carry_the_rule_they_answer(tmp_path: Path) -> None
                 live_version,
                 "high",
             )
-            [rules] = await mod.say("/rules")
+            rules = await rules_list(mod)
             line = next(
                 ln for ln in rules["text"].splitlines() if f"{RULE}</code>" in ln or RULE in ln
             )
@@ -427,7 +442,7 @@ def test_hostile_uploads_are_refused_and_a_broken_revision_blocks_nothing(tmp_pa
             [done] = await mod.press(preview, 0)
             assert f"{other_rule} version {other.version + 1} is live" in done["text"]
             assert all(cr.rule.id != other_rule for cr in r.deps.engine().rules.rules)
-            [rules] = await mod.say("/rules")
+            rules = await rules_list(mod)
             assert "cannot be built, so it is NOT in force" in rules["text"]
 
     run(go())
