@@ -60,3 +60,10 @@ def test_demo_forwarded_conversation_and_buttons(tmp_path: Path) -> None:
     assert out.count("High risk") == 1
     assert "You are at step 4" in out
     assert "Thanks for the feedback" in out
+
+
+def test_demo_shows_a_confirmation_a_button_opens_and_the_digest_picture(tmp_path: Path) -> None:
+    out = run_demo(tmp_path, [SCAM, "/press 3", "/digest"])
+    assert "去除电话" in out  # the report button's consent question, with its buttons
+    assert "[1] ✅ 确认提交" in out
+    assert "[picture]" in out  # the digest's chart, its caption or text beside it
