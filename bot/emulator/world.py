@@ -324,10 +324,15 @@ class World:
         caption: str | None = None,
         caption_entities: list[JSON] | None = None,
         forwarded: bool | JSON = False,
+        *,
+        media_group_id: str | None = None,
     ) -> JSON:
-        """`user` sends a photo; its bytes are downloadable by the bot through getFile."""
+        """`user` sends a photo (one of an album when `media_group_id` is given: Telegram
+        sends each as its own message); its bytes are downloadable through getFile."""
         content: JSON = {"photo": self._photo_sizes(data, "photos", ".jpg")}
         self._add_caption(content, caption, caption_entities)
+        if media_group_id is not None:
+            content["media_group_id"] = media_group_id
         return self._user_message(chat, user, content, forwarded, None)
 
     def send_document(
@@ -339,8 +344,10 @@ class World:
         mime_type: str | None = None,
         caption: str | None = None,
         forwarded: bool | JSON = False,
+        *,
+        media_group_id: str | None = None,
     ) -> JSON:
-        """`user` sends a file as a document."""
+        """`user` sends a file as a document (one of an album with `media_group_id`)."""
         stored = self._store_file(data, "documents", file_suffix(file_name))
         document: JSON = {
             "file_id": stored.file_id,
@@ -353,6 +360,8 @@ class World:
             del document["mime_type"]
         content: JSON = {"document": document}
         self._add_caption(content, caption, None)
+        if media_group_id is not None:
+            content["media_group_id"] = media_group_id
         return self._user_message(chat, user, content, forwarded, None)
 
     def send_sticker(self, chat: JSON, user: JSON, emoji: str = "🙂") -> JSON:

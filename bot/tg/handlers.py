@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import zlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -467,7 +468,9 @@ async def on_private_message(update: Update, context: Ctx) -> None:
     message = update.message
     if message is None or update.effective_user is None:
         return
-    if message.forward_origin is None:
+    # An album comes as one message per picture: its items are gathered like a forwarded
+    # conversation, so the album gets one check and one reply.
+    if message.forward_origin is None and message.media_group_id is None:
         pointed = await pointed_piece(deps, update, message)
         piece = pointed or await read_message(deps, update, message)
         if piece is not None:
@@ -539,11 +542,24 @@ async def cmd_check(update: Update, context: Ctx) -> None:
     await reply(message, rendered.html)
 
 
+# Telegram sends an album's items within a second or two; a refusal covers them this long.
+ALBUM_SECONDS = 600.0
+
+
+def _is_image(message: Message) -> bool:
+    return message.document is not None and (message.document.mime_type or "").startswith("image/")
+
+
 async def read_message(deps: Deps, update: Update, message: Message) -> Piece | None:
     """What to check in one private message, or None after a specific answer about why it
     cannot be checked (a sticker, a voice note, a file that is not an image, too long...)."""
     p = await person(update, deps)
     limit = deps.settings.engine.max_text_chars
+    if message.media_group_id is not None and not (message.photo or _is_image(message)):
+        # An album of files that cannot be checked (audio, PDFs): one refusal for the album.
+        album = zlib.crc32(message.media_group_id.encode())
+        if not await deps.pacing.once("album_refused", p.pseudonym, album, ALBUM_SECONDS):
+            return None
     if message.sticker is not None:
         await reply(message, t("sticker", p.lang))
         return None

@@ -428,3 +428,34 @@ def test_start_and_digest_in_a_group_and_sentinel_in_private_each_get_an_answer(
             assert "群组设置" in answer["text"]
 
     run(go())
+
+
+def test_an_album_gets_one_check_and_one_reply(tmp_path: Path) -> None:
+    from tests.tg.conftest import render_png
+
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="zh-hans")
+            chat = r.emu.private_chat(user)
+            # A chat shown in three screenshots, sent as one album (one message each).
+            shots = [
+                ["您好，我是快递理赔专员"],
+                ["您的包裹在运输途中丢失了"],
+                ["我们三倍理赔，请加客服微信办理"],
+            ]
+            for lines in shots:
+                r.emu.send_photo(chat, user, render_png(lines), media_group_id="album-1")
+            await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            # Two files that cannot be checked, in one album: one refusal.
+            for name in ("a.pdf", "b.pdf"):
+                r.emu.send_document(
+                    chat, user, b"%PDF-1.4 ...", file_name=name, media_group_id="album-2"
+                )
+            await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
+            await asyncio.sleep(2.0)
+            texts = [m["text"] for m in r.emu.sent_messages(chat["id"])]
+            assert len(texts) == 2, [t[:40] for t in texts]
+            assert "快递" in texts[0] and "风险" in texts[0]
+            assert "图片" in texts[1]
+
+    run(go())
