@@ -39,6 +39,7 @@ class BotApi(World):
     def method_handlers(self) -> dict[str, Handler]:
         return {
             "getme": self._get_me,
+            "getbusinessconnection": self._get_business_connection,
             "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
             "editmessagecaption": self._edit_message_caption,
@@ -146,6 +147,12 @@ class BotApi(World):
             "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": False,
         }
+
+    async def _get_business_connection(self, params: JSON) -> JSON:
+        found = self.business_connection_of(str(params["business_connection_id"]))
+        if found is None:
+            raise bad_request("business connection not found")
+        return found
 
     async def _close(self, params: JSON) -> bool:
         return True

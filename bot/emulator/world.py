@@ -107,6 +107,8 @@ class World:
             "username": bot_username,
         }
         self.callback_answers: list[JSON] = []
+        self._business: dict[str, JSON] = {}  # business connection id -> BusinessConnection
+        self._business_ids = itertools.count(1)
         self.chat_actions: list[tuple[int, str]] = []
         # Updates Telegram would not have created because allowed_updates excluded them.
         self.dropped_updates: list[JSON] = []
@@ -297,6 +299,51 @@ class World:
         self._messages.setdefault(chat_id, {})[message_id] = message
         self._enqueue("channel_post", message)
         return copy.deepcopy(message)
+
+    def connect_business(self, owner: JSON) -> JSON:
+        """``owner`` connects the bot to their Telegram Business account (a
+        ``business_connection`` update); returns the BusinessConnection."""
+        user = self._known_user(owner)
+        connection: JSON = {
+            "id": f"biz-{next(self._business_ids)}",
+            "user": copy.deepcopy(user),
+            "user_chat_id": user["id"],
+            "date": now(),
+            "is_enabled": True,
+        }
+        self._check_out("BusinessConnection", connection)
+        self._business[connection["id"]] = connection
+        self._enqueue("business_connection", connection)
+        return copy.deepcopy(connection)
+
+    def send_business_message(
+        self, connection: JSON, sender: JSON, text: str, *, customer: JSON | None = None
+    ) -> JSON:
+        """``sender`` writes ``text`` in the private chat between a customer and the business
+        owner (the chat with ``customer``, by default the sender): a ``business_message``
+        update for the bot."""
+        conn = self._business[connection["id"]]
+        who = self._known_user(sender)
+        peer = self._known_user(customer) if customer is not None else who
+        chat: JSON = {"id": peer["id"], "type": "private", "first_name": peer["first_name"]}
+        message: JSON = {
+            "message_id": next(self._business_ids) + 1000,
+            "from": copy.deepcopy(who),
+            "chat": chat,
+            "date": now(),
+            "business_connection_id": conn["id"],
+            "text": text,
+        }
+        found = detect_entities_or(None, text)
+        if found:
+            message["entities"] = found
+        self._check_out("Message", message)
+        self._enqueue("business_message", message)
+        return copy.deepcopy(message)
+
+    def business_connection_of(self, connection_id: str) -> JSON | None:
+        found = self._business.get(connection_id)
+        return copy.deepcopy(found) if found is not None else None
 
     def edit_text(self, chat: JSON, user: JSON, message: JSON, text: str) -> JSON:
         """`user` edits a text message they sent earlier (an ``edited_message`` update)."""

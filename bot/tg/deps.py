@@ -58,6 +58,9 @@ class Deps:
     # workers turn them off (``local_caches``), since another worker may change a choice.
     prefs: LRU[str, tuple[str, str]] = field(default_factory=LRU)
     group_modes: LRU[str, str] = field(default_factory=LRU)
+    # Business connections (id -> the owner's user id, private chat id and language), read
+    # from Telegram on first use; in memory only.
+    business: LRU[str, tuple[int, int, str | None]] = field(default_factory=lambda: LRU(1000))
     local_caches: bool = True
     background: list[Any] = field(default_factory=list)  # start-up work running in threads
     # The digest broadcast running in this process, if any, and how to stop it gracefully.

@@ -18,6 +18,7 @@ from typing import Any
 
 from telegram import (
     Document,
+    LinkPreviewOptions,
     Message,
     MessageEntity,
     PhotoSize,
@@ -28,6 +29,7 @@ from telegram.error import Forbidden
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    BusinessConnectionHandler,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -72,6 +74,7 @@ from bot.tg.render import (
     Reply,
     confirm_buttons,
     feedback_buttons,
+    render_business_warning,
     render_group_warning,
     render_verdict,
 )
@@ -825,6 +828,75 @@ async def on_group_message(update: Update, context: Ctx) -> None:
         raise
 
 
+# A customer's scam is reported to the business owner at most once per this long.
+BUSINESS_WARNED_SECONDS = 600.0
+
+
+async def on_business_message(update: Update, context: Ctx) -> None:
+    """A message in a chat of a Telegram Business account the bot is connected to: checked,
+    and when it looks like a scam the owner is warned in their own chat with the bot. The
+    bot never writes in the business chat: it would speak for the owner."""
+    deps = deps_of(context)
+    message = update.business_message
+    if message is None or message.business_connection_id is None or message.from_user is None:
+        return
+    cid = message.business_connection_id
+    conn = deps.business.get(cid)
+    if conn is None:
+        try:
+            found = await with_retries(
+                lambda: context.bot.get_business_connection(cid), "getBusinessConnection"
+            )
+        except Exception as exc:  # noqa: BLE001 - nobody to warn: leave it
+            log.warning("business connection not read: %s", type(exc).__name__)
+            return
+        if not found.is_enabled:
+            return
+        conn = (found.user.id, found.user_chat_id, found.user.language_code)
+        deps.business.put(cid, conn)
+    owner_id, owner_chat, owner_lang = conn
+    if message.from_user.id == owner_id:
+        return  # the owner's own words
+    text = user_text(message)
+    if not text.strip() or len(text) > deps.settings.engine.max_text_chars:
+        return
+    links = hidden_links(message)
+    verdict = await run_check(deps, text, links)
+    owner_key = deps.pseudonym(owner_id)
+    lang = language_for(owner_lang, deps.settings.default_language)
+    store_hits(
+        deps,
+        hits_from_verdict(
+            verdict,
+            user_pseudonym=owner_key,
+            lang=lang,
+            chat_type="private",
+            input_kind=kind_of(text, links),
+        ),
+    )
+    if verdict.risk not in ("medium", "high") or verdict.rule is None:
+        return
+    customer = zlib.crc32(deps.pseudonym(message.from_user.id).encode())
+    if not await deps.pacing.once("business_warned", owner_key, customer, BUSINESS_WARNED_SECONDS):
+        return
+    region = region_for(owner_lang, lang, deps.settings.telegram.default_regions)
+    await with_retries(
+        lambda: context.bot.send_message(
+            owner_chat,
+            render_business_warning(verdict, lang, region),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        "sendMessage",
+    )
+
+
+async def on_business_connection(update: Update, context: Ctx) -> None:
+    """A connection changed (ended, paused): read it again when next needed."""
+    if update.business_connection is not None:
+        deps_of(context).business.drop(update.business_connection.id)
+
+
 async def on_my_chat_member(update: Update, context: Ctx) -> None:
     """Say hello once when added to a group."""
     change = update.my_chat_member
@@ -1062,6 +1134,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(mod.on_moderation_button, pattern=r"^(mc|mx|rv):"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.UpdateType.BUSINESS_MESSAGE, on_business_message))
+    app.add_handler(BusinessConnectionHandler(on_business_connection))
     app.add_handler(
         MessageHandler(private & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_private_message)
     )

@@ -375,6 +375,11 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "只有群組管理員可以修改這個設定。",
         "en": "Only group admins can change this.",
     },
+    "business_warning": {
+        "zh-hans": "🚨 <b>一位客户刚发到你商业账号的消息很像“{title}”诈骗。</b>\n{advice}\n我没有回复对方。",
+        "zh-hant": "🚨 <b>一位客戶剛傳到你商業帳號的訊息很像「{title}」詐騙。</b>\n{advice}\n我沒有回覆對方。",
+        "en": "🚨 <b>A message a customer just sent to your business account looks like a “{title}” scam.</b>\n{advice}\nI have not answered them.",
+    },
     "group_warning": {
         "zh-hans": "🚨 <b>提醒：这条消息很像“{title}”诈骗。</b>\n{advice}\n私聊我可获得详细分析。",
         "zh-hant": "🚨 <b>提醒：這則訊息很像「{title}」詐騙。</b>\n{advice}\n私訊我可取得詳細分析。",

@@ -133,14 +133,26 @@ def render_verdict(
     return Reply(_fit(parts), feedback_buttons(lang, ref))
 
 
-def render_group_warning(verdict: Verdict, lang: Lang, region: str, hotline: str | None) -> str:
-    """The short reply in a group: what it looks like and the most important advice."""
+def _title_and_advice(verdict: Verdict, lang: Lang, region: str) -> tuple[str, str]:
+    """The scam type and the two most important pieces of advice, escaped, for short warnings."""
     assert verdict.rule is not None
     title = escape(rule_text(verdict.rule.title_zh, verdict.rule.title_en, lang, region))
     advice = "\n".join(
         "• " + escape(rule_text(zh, en, lang, region))
         for zh, en in list(zip(verdict.advice_zh, verdict.advice_en, strict=False))[:2]
     )
+    return title, advice
+
+
+def render_business_warning(verdict: Verdict, lang: Lang, region: str) -> str:
+    """The note to a business owner about a customer's message (never sent to the customer)."""
+    title, advice = _title_and_advice(verdict, lang, region)
+    return t("business_warning", lang, title=title, advice=advice)
+
+
+def render_group_warning(verdict: Verdict, lang: Lang, region: str, hotline: str | None) -> str:
+    """The short reply in a group: what it looks like and the most important advice."""
+    title, advice = _title_and_advice(verdict, lang, region)
     text = t("group_warning", lang, title=title, advice=advice)
     if hotline:
         text += "\n" + t("hotline", lang, number=escape(hotline))

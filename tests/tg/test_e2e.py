@@ -316,3 +316,26 @@ def test_an_update_the_library_cannot_read_is_skipped_without_stalling_or_leakin
         if "Zhangsecretname" in r.getMessage() or "私密问题内容" in r.getMessage()
     }
     assert leaks == set()
+
+
+def test_a_business_account_owner_is_warned_privately_and_the_customer_never_answered(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            owner = r.emu.make_user(language_code="zh-hans")
+            own_chat = r.emu.private_chat(owner)  # the owner started the bot
+            customer = r.emu.make_user(language_code="zh-hans")
+            connection = r.emu.connect_business(owner)
+            r.emu.send_business_message(connection, customer, "你好，请问几点营业？")
+            r.emu.send_business_message(connection, owner, FAKE_CS_ZH, customer=customer)
+            r.emu.send_business_message(connection, customer, FAKE_CS_ZH)
+            [warning] = await r.emu.wait_for_messages(own_chat["id"], count=1, timeout=60)
+            assert "客户" in warning["text"] and "冒充快递" in warning["text"]
+            r.emu.send_business_message(connection, customer, FAKE_CS_ZH + "快点")
+            await asyncio.sleep(1.5)
+            # One warning for that customer for a while; nothing said in the business chat.
+            assert len(r.emu.sent_messages(own_chat["id"])) == 1
+            assert r.emu.sent_messages(customer["id"]) == []
+
+    run(go())
