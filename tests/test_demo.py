@@ -67,3 +67,37 @@ def test_demo_shows_a_confirmation_a_button_opens_and_the_digest_picture(tmp_pat
     assert "去除电话" in out  # the report button's consent question, with its buttons
     assert "[1] ✅ 确认提交" in out
     assert "[picture]" in out  # the digest's chart, its caption or text beside it
+
+
+def test_at_a_terminal_a_forwarded_line_is_answered_without_waiting_for_the_next(
+    tmp_path: Path,
+) -> None:
+    import os
+    import pty
+    import select
+    import time
+
+    env = {"PATH": "/usr/bin:/bin", "SENTINEL_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the demo on a terminal
+        os.chdir(ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "bot", "demo", "--lang", "zh"], env)
+    out = b""
+    try:
+        deadline = time.monotonic() + 120
+        sent = False
+        while time.monotonic() < deadline and "高风险".encode() not in out:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    break
+            if not sent and b"> " in out:
+                os.write(fd, f"/fwd {SCAM}\n".encode())  # and nothing after it
+                sent = True
+        assert "高风险".encode() in out, out.decode(errors="replace")[-500:]
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
