@@ -49,7 +49,9 @@ async def worker(
         }
         | env,
     )
-    app = create_app(settings, engine(), token=TOKEN, base_url=emu.base_url)
+    app = create_app(
+        settings, engine(), token=TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url
+    )
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     task = asyncio.create_task(server.serve())
     while not server.started:
