@@ -300,12 +300,12 @@ class World:
         self._enqueue("channel_post", message)
         return copy.deepcopy(message)
 
-    def connect_business(self, owner: JSON) -> JSON:
+    def connect_business(self, owner: JSON, *, connection_id: str | None = None) -> JSON:
         """``owner`` connects the bot to their Telegram Business account (a
         ``business_connection`` update); returns the BusinessConnection."""
         user = self._known_user(owner)
         connection: JSON = {
-            "id": f"biz-{next(self._business_ids)}",
+            "id": connection_id or f"biz-{next(self._business_ids)}",
             "user": copy.deepcopy(user),
             "user_chat_id": user["id"],
             "date": now(),

@@ -945,7 +945,10 @@ async def on_button(update: Update, context: Ctx) -> None:
         return
     p = await person(update, deps)
     data = query.data
-    message = query.message if isinstance(query.message, Message) else None
+    # A message Telegram no longer gives the bot (too old) comes with date 0, and
+    # python-telegram-bot builds a Message of it all the same: it cannot be edited or replied to.
+    raw = query.message
+    message = raw if isinstance(raw, Message) and raw.is_accessible else None
 
     if data.startswith("lang:"):
         code = data.split(":", 1)[1]

@@ -31,9 +31,10 @@ from tests.tg.test_webhook import worker
 JSON = dict[str, Any]
 UPDATES = Path(__file__).parent / "fixtures" / "updates"
 FOLLOW_UP = "/help"
-# How a warning begins: a private verdict of high or medium risk, or a group warning.
+# How a warning begins: a private verdict of high or medium risk, a group warning, or a
+# business owner's warning.
 RISK = ("高风险：", "中风险：", "高風險：", "中風險：", "High risk:", "Medium risk:", "🚨 提醒：")
-RISK += ("🚨 Heads up:",)
+RISK += ("🚨 Heads up:", "🚨 一位客户", "🚨 一位客戶", "🚨 A message a customer")
 MESSAGE_KINDS = (
     "message",
     "edited_message",
@@ -43,14 +44,7 @@ MESSAGE_KINDS = (
     "edited_business_message",
 )
 # What the bot does wrong today with a fixture (file name -> what): strict xfail.
-XFAIL: dict[str, str] = {
-    "64-callback-report-inaccessible.json": (
-        "a 'report' button pressed under a message Telegram no longer gives the bot (date 0): "
-        "python-telegram-bot 22.8 builds a Message with date ZERO_DATE, not an "
-        "InaccessibleMessage, and on_button checks isinstance(Message), not is_accessible; it "
-        "edits the markup (refused: message to edit not found) and says 'something went wrong'"
-    ),
-}
+XFAIL: dict[str, str] = {}
 
 
 def manifest() -> dict[str, str]:
@@ -116,6 +110,7 @@ class Placed:
     follow_chat: JSON  # where the follow-up goes (the fixture's chat, or the person's private one)
     user: JSON
     hello: int | None  # the bot's hello in a group it was added to for this fixture
+    watch: tuple[int, ...] = ()  # more chats its answer may go to (a business owner's)
 
 
 async def place(emu: BotApiEmulator, update: JSON) -> Placed:
@@ -153,6 +148,13 @@ async def place(emu: BotApiEmulator, update: JSON) -> Placed:
             chat_id = ids[chat["id"]] = emu.channel_chat(str(chat.get("title") or "Channel"))["id"]
         else:  # private, or a chat without a type: the person's chat with the bot
             chat_id = ids[chat["id"]] = user["id"]
+    watch: tuple[int, ...] = ()
+    connection = body.get("business_connection_id")
+    if isinstance(connection, str) and not emu.business_connection_of(connection):
+        # The business account's owner has started the bot and connected it.
+        owner = emu.make_user(language_code="zh-hans")
+        watch = (emu.private_chat(owner)["id"],)
+        emu.connect_business(owner, connection_id=connection)
     data = png()
     files: dict[str, str] = {}
     for obj in walk(update):
@@ -167,7 +169,7 @@ async def place(emu: BotApiEmulator, update: JSON) -> Placed:
             obj["file_id"] = files[obj["file_id"]]
     if kind == "callback_query" and isinstance(body.get("id"), str):
         emu._open_queries.add(body["id"])  # as if Telegram had just delivered the press
-    return Placed(update, chat_id, follow_chat, user, hello)
+    return Placed(update, chat_id, follow_chat, user, hello, watch)
 
 
 # -- one bot, every fixture ----------------------------------------------------------------------
@@ -259,7 +261,9 @@ async def deliver_all(emu: BotApiEmulator) -> dict[str, Outcome]:
             o.errors += emu.internal_errors[begin.internal : end.internal]
             skipped = f"update {update_ids[name]} skipped: it cannot be read"
             o.skipped = any(skipped in line for _, line in lines)
-            chats = {p.follow_chat["id"]} | ({p.chat_id} if p.chat_id is not None else set())
+            chats = {p.follow_chat["id"], *p.watch} | (
+                {p.chat_id} if p.chat_id is not None else set()
+            )
             for chat_id in chats:
                 for sent in emu.sent_messages(chat_id):
                     replied = sent.get("reply_to_message", {}).get("message_id")
