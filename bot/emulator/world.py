@@ -521,6 +521,15 @@ class World:
         self._wakeup.set()
         self._wakeup = asyncio.Event()
 
+    def store_file(self, data: bytes, suffix: str = ".bin") -> str:
+        """Hold ``data`` as a file the bot can download (getFile); returns its file_id. For
+        updates built outside the emulator (see ``enqueue_unchecked``)."""
+        return self._store_file(data, "files", suffix).file_id
+
+    def expect_callback(self, query_id: str) -> None:
+        """Let the bot answer a callback query built outside the emulator."""
+        self._open_queries.add(query_id)
+
     def enqueue_unchecked(self, update: JSON) -> JSON:
         """Queue an update exactly as given, without checking it against api.json: for shapes
         a bot library may fail to read (a self-hosted server's quirks, fields newer than the

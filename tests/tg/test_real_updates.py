@@ -164,11 +164,10 @@ async def place(emu: BotApiEmulator, update: JSON) -> Placed:
         if isinstance(obj.get("file_id"), str):
             if obj["file_id"] not in files:
                 picture = "width" in obj or str(obj.get("mime_type", "")).startswith("image/")
-                stored = emu._store_file(data if picture else b"\0" * 16, "files", ".bin")
-                files[obj["file_id"]] = stored.file_id
+                files[obj["file_id"]] = emu.store_file(data if picture else b"\0" * 16)
             obj["file_id"] = files[obj["file_id"]]
     if kind == "callback_query" and isinstance(body.get("id"), str):
-        emu._open_queries.add(body["id"])  # as if Telegram had just delivered the press
+        emu.expect_callback(body["id"])  # as if Telegram had just delivered the press
     return Placed(update, chat_id, follow_chat, user, hello, watch)
 
 
