@@ -115,3 +115,29 @@ def test_a_group_post_is_warned_about_once_whichever_worker_sees_its_edits(
             assert warnings[0]["reply_to_message"]["message_id"] == post["message_id"]
 
     run(go())
+
+
+def test_an_album_is_answered_as_one_conversation_across_workers(tmp_path: Path) -> None:
+    """An album's pictures come one update each, to either worker: they are read as one
+    conversation, so exactly one reply holds the verdict (an earlier one points to it)."""
+    from tests.tg.conftest import render_png
+
+    async def go() -> None:
+        async with two_workers(tmp_path, **SLOW_OK) as emu:
+            user = emu.make_user(language_code="zh-hans")
+            chat = emu.private_chat(user)
+            shots = [
+                ["您好，我是快递理赔专员"],
+                ["您的包裹在运输途中丢失了"],
+                ["我们三倍理赔，请加客服微信办理"],
+            ]
+            for lines in shots:
+                emu.send_photo(chat, user, render_png(lines), media_group_id="album-1")
+            await settled(emu, 3)
+            texts = [m["text"] for m in emu.sent_messages(chat["id"])]
+            verdicts = [t for t in texts if "风险" in t or "未匹配" in t]
+            assert len(verdicts) == 1, texts
+            assert "快递" in verdicts[0]
+            assert all("下方最新的回复" in t for t in texts if t not in verdicts), texts
+
+    run(go())
