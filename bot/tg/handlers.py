@@ -44,6 +44,7 @@ from bot.engine import Carried, Verdict
 from bot.metrics import CHECK_SECONDS, CHECKS
 from bot.privacy import redact
 from bot.storage import hits_from_verdict
+from bot.storage.hits import ChatType as ChatKind
 from bot.storage.hits import HitRecord, InputKind
 from bot.storage.moderation import Answered, add_answered_report, answered_by_hit
 from bot.storage.queries import (
@@ -122,6 +123,28 @@ async def run_check(deps: Deps, texts: str | list[str], links: tuple[str, ...]) 
     verdict, seconds = await deps.checks.run(deps.engine().check, texts, links)
     observe_check(verdict, seconds)
     return verdict
+
+
+async def check_and_store(
+    deps: Deps,
+    text: str,
+    links: tuple[str, ...],
+    *,
+    user_key: str,
+    lang: str,
+    chat_type: ChatKind,
+) -> tuple[Verdict, list[HitRecord]]:
+    """Check one message (not a private conversation) and queue the facts of its hit."""
+    verdict = await run_check(deps, text, links)
+    records = hits_from_verdict(
+        verdict,
+        user_pseudonym=user_key,
+        lang=lang,
+        chat_type=chat_type,
+        input_kind=kind_of(text, links),
+    )
+    store_hits(deps, records)
+    return verdict, records
 
 
 # After JSON decoding, a surrogate left in a string has no partner (pairs become one character):
@@ -528,12 +551,10 @@ async def cmd_check(update: Update, context: Ctx) -> None:
         await check_and_answer(deps, piece.person, [piece])
         return
     # In a group the answer is for everyone there: no buttons (they answer one person's check).
-    verdict = await run_check(deps, piece.text, piece.links)
     p = piece.person
-    records = hits_from_verdict(
-        verdict, user_pseudonym=p.pseudonym, lang=p.lang, chat_type="group", input_kind=piece.kind
+    verdict, records = await check_and_store(
+        deps, piece.text, piece.links, user_key=p.pseudonym, lang=p.lang, chat_type="group"
     )
-    store_hits(deps, records)
     rendered = render_verdict(
         verdict,
         p.lang,
@@ -792,19 +813,14 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     text = user_text(message)
     if not text.strip() or len(text) > deps.settings.engine.max_text_chars:
         return
-    links = hidden_links(message)
-    verdict = await run_check(deps, text, links)
-    user_key = deps.pseudonym(poster_id(update))
     lang = language_for(update.effective_user.language_code, deps.settings.default_language)
-    store_hits(
+    verdict, _ = await check_and_store(
         deps,
-        hits_from_verdict(
-            verdict,
-            user_pseudonym=user_key,
-            lang=lang,
-            chat_type="group",
-            input_kind=kind_of(text, links),
-        ),
+        text,
+        hidden_links(message),
+        user_key=deps.pseudonym(poster_id(update)),
+        lang=lang,
+        chat_type="group",
     )
     if verdict.risk != "high":
         return
@@ -860,19 +876,10 @@ async def on_business_message(update: Update, context: Ctx) -> None:
     text = user_text(message)
     if not text.strip() or len(text) > deps.settings.engine.max_text_chars:
         return
-    links = hidden_links(message)
-    verdict = await run_check(deps, text, links)
     owner_key = deps.pseudonym(owner_id)
     lang = language_for(owner_lang, deps.settings.default_language)
-    store_hits(
-        deps,
-        hits_from_verdict(
-            verdict,
-            user_pseudonym=owner_key,
-            lang=lang,
-            chat_type="private",
-            input_kind=kind_of(text, links),
-        ),
+    verdict, _ = await check_and_store(
+        deps, text, hidden_links(message), user_key=owner_key, lang=lang, chat_type="private"
     )
     if verdict.risk not in ("medium", "high") or verdict.rule is None:
         return

@@ -40,7 +40,9 @@ class Running:
 
 
 @asynccontextmanager
-async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[Running]:
+async def running_bot(tmp_path: Path, *, strict: bool = True, **env: str) -> AsyncIterator[Running]:
+    """The bot polling the emulator; ``strict``: at the end, every request the bot made must
+    have passed the Bot API validation (a test that checks that itself turns it off)."""
     environ = {
         "SENTINEL_DATA_DIR": str(tmp_path),
         "SENTINEL_TELEGRAM__CONVERSATION_WINDOW_SECONDS": "0.5",
@@ -57,8 +59,8 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[Running]:
             yield Running(emu, app, deps_of(app))
     finally:
         await emu.stop()
-    # Every request the bot made must have passed the Bot API validation.
-    assert [(q.method, q.description) for q in emu.invalid_requests] == []
+    if strict:
+        assert [(q.method, q.description) for q in emu.invalid_requests] == []
 
 
 async def joined_group(

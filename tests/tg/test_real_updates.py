@@ -11,8 +11,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,7 @@ from PIL import Image
 from telegram import Update
 
 from bot.emulator import BotApiEmulator
-from bot.settings import load_settings
-from bot.tg.app import build_application, polling
-from tests.conftest import ROOT
-from tests.tg.conftest import TOKEN, engine
+from tests.tg.conftest import TOKEN, running_bot
 from tests.tg.test_webhook import worker
 
 JSON = dict[str, Any]
@@ -281,29 +277,10 @@ async def deliver_all(emu: BotApiEmulator) -> dict[str, Outcome]:
         logging.getLogger().removeHandler(records)
 
 
-@asynccontextmanager
-async def polling_bot(tmp_path: Path) -> AsyncIterator[BotApiEmulator]:
-    """As ``running_bot`` in conftest, without its final check (made here per fixture)."""
-    environ = {
-        "SENTINEL_DATA_DIR": str(tmp_path),
-        "SENTINEL_TELEGRAM__CONVERSATION_WINDOW_SECONDS": "0.5",
-    }
-    settings = load_settings(ROOT / "config.yaml", environ=environ)
-    emu = BotApiEmulator(token=TOKEN, bot_username="sentinel_test_bot")
-    await emu.start()
-    app = build_application(
-        settings, engine(), token=TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url
-    )
-    try:
-        async with polling(app):
-            yield emu
-    finally:
-        await emu.stop()
-
-
 async def run_polling(tmp_path: Path) -> dict[str, Outcome]:
-    async with polling_bot(tmp_path) as emu:
-        return await deliver_all(emu)
+    # Refused requests are checked per fixture here, not all at once at the end.
+    async with running_bot(tmp_path, strict=False) as r:
+        return await deliver_all(r.emu)
 
 
 async def run_webhook(tmp_path: Path) -> dict[str, Outcome]:
