@@ -422,11 +422,18 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     url = settings.database_url_value
-    say: Callable[[str], None] = print
+    say: Callable[..., None] = print
     if settings.log_format == "json":
-        # The container runs this before the bot: its line must be JSON like every log line.
-        configure_logging(settings.log_level, json_lines=True, secrets=secrets_of(settings))
-        say = logging.getLogger("bot.cli").info
+        # The container runs this before the bot: its lines must be JSON like every log line,
+        # and shown whatever the log level (they are this command's output).
+        formatter = JsonFormatter()
+        formatter.converter = time.gmtime
+
+        def say(text: str, file: Any = sys.stdout) -> None:
+            level = logging.ERROR if file is sys.stderr else logging.INFO
+            record = logging.LogRecord("bot.cli", level, __file__, 0, text, None, None)
+            print(formatter.format(record), file=file)
+
     try:
         if args.db_command == "upgrade":
             asyncio.run(upgrade(url, args.revision))
@@ -447,9 +454,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             counts = asyncio.run(purge())
             say("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     except OSError as exc:
-        print(
-            f"cannot reach the database {redact_url(url)}: {exc.strerror or exc}", file=sys.stderr
-        )
+        say(f"cannot reach the database {redact_url(url)}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAIL
     return EXIT_OK
 

@@ -255,6 +255,18 @@ def test_db_upgrade_writes_json_lines_when_the_logs_are_json(tmp_path: Path) -> 
     lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
     records = [json.loads(ln) for ln in lines]
     assert any("is at revision head" in r["msg"] for r in records), records
+    # A database that does not answer: said in JSON too, whatever the log level.
+    env |= {"SENTINEL_DATABASE_URL": "postgresql://u@127.0.0.1:9/db", "SENTINEL_LOG_LEVEL": "ERROR"}
+    failed = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert failed.returncode != 0
+    [record] = [json.loads(ln) for ln in failed.stderr.splitlines() if ln.strip()]
+    assert "cannot reach the database" in record["msg"] and record["level"] == "ERROR"
 
 
 def test_check_answers_in_the_language_of_the_message(capsys: pytest.CaptureFixture[str]) -> None:

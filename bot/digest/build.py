@@ -6,8 +6,11 @@ seasonal line, so the bot's /digest, the broadcast and the command-line preview 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from html import unescape
 from zoneinfo import ZoneInfo
@@ -70,5 +73,16 @@ async def build_digest(
     stats = await weekly_stats(sessions, week, tz, settings.min_family_hits)
     history = await share_history(sessions, week, tz)
     text = render_text(stats, lang, engine, seasonal_line(settings, now, lang))
-    chart = render_chart(history, lang, settings.min_family_hits)
+    # Drawing the chart takes matplotlib a good fraction of a second: off the event loop, so
+    # a /digest never holds up other people's answers.
+    chart = await asyncio.to_thread(_chart, history, lang, settings.min_family_hits)
     return Digest(stats, text, chart)
+
+
+# pyplot keeps global state (the current figure): one chart at a time across threads.
+_PYPLOT = threading.Lock()
+
+
+def _chart(history: list[tuple[str, Counter[str]]], lang: Lang, min_hits: int) -> bytes:
+    with _PYPLOT:
+        return render_chart(history, lang, min_hits)

@@ -9,6 +9,7 @@ bad input — and the promise that a person always gets an answer. Business logi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import zlib
@@ -80,7 +81,7 @@ from bot.tg.render import (
     render_verdict,
 )
 from bot.tg.sending import HANDLER_FAILED, HIT_SINK, send_digest, with_retries
-from bot.tg.talk import DB_READ_TIMEOUT, Person, keyboard, person, reply
+from bot.tg.talk import DB_READ_TIMEOUT, Person, keyboard, person, reply, saved_person
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -194,14 +195,21 @@ async def flood_guard(update: Update, context: Ctx) -> None:
     elif chat.type != ChatType.PRIVATE:
         if update.edited_message is not None:
             kind = "edit"  # "post, then edit in the scam link", a thousand times over
-        elif update.message is not None and (
-            user_text(update.message).startswith("/") or asks_in_group(update.message)
-        ):
-            kind = "message"  # commands and "@bot" get an answer each: counted like messages
+        elif update.message is not None and asks_in_group(update.message):
+            kind = "message"  # our commands and "@bot" get an answer each: counted as messages
         else:
             return  # a group's own messages: Telegram limits how fast people post
     elif update.message is None:
         return
+    elif update.message.media_group_id is not None and not await deps.pacing.once(
+        "album_counted",
+        deps.pseudonym(user.id),
+        zlib.crc32(update.message.media_group_id.encode()),
+        ALBUM_SECONDS,
+    ):
+        # An album (up to 10 pictures) is one request: its first item counts as a message,
+        # the others as shares, so a whole album is always read.
+        kind = "forward"
     elif update.message.forward_origin is not None and not (
         update.message.photo or update.message.document
     ):
@@ -316,8 +324,9 @@ async def cmd_forget(update: Update, context: Ctx) -> None:
     await reply(update.message, t("forget_confirm", p.lang), buttons)
 
 
-async def forget_person(deps: Deps, p: Person, message: Message) -> None:
-    """Delete everything kept about ``p`` (confirmed with the button of /forget)."""
+async def forget_person(deps: Deps, p: Person, message: Message | None) -> int | None:
+    """Delete everything kept about ``p`` (confirmed with the button of /forget) and say so in
+    reply to ``message``; returns how many records went, or None when it failed."""
     deps.gather.drop(p.pseudonym)
     deps.pacing.forget(p.pseudonym)
     waiting = await deps.writer.discard(p.pseudonym)
@@ -325,10 +334,14 @@ async def forget_person(deps: Deps, p: Person, message: Message) -> None:
         deleted = await forget(deps.sessions, p.pseudonym)
     except Exception as exc:  # noqa: BLE001 - say it did not happen, so they can try again
         log.warning("forget failed: %s", type(exc).__name__)
-        await reply(message, t("report_failed", p.lang))
-        return
+        if message is not None:
+            await reply(message, t("report_failed", p.lang))
+        return None
     deps.prefs.drop(p.pseudonym)
-    await reply(message, t("forget_done", p.lang, total=sum(deleted.values()) + waiting))
+    total = sum(deleted.values()) + waiting
+    if message is not None:
+        await reply(message, t("forget_done", p.lang, total=total))
+    return total
 
 
 async def cmd_digest(update: Update, context: Ctx) -> None:
@@ -469,11 +482,30 @@ def asks_to_check(text: str, bot_username: str | None) -> bool:
     return 0 < len(s) <= MAX_ASK_CHARS and _ASKS_RE.search(s) is not None
 
 
+# The commands the bot answers in groups (see ``register``).
+GROUP_COMMANDS = frozenset({"check", "help", "start", "digest", "sentinel", "subscribe"})
+GROUP_COMMANDS |= {"unsubscribe"}
+
+
+def our_command(message: Message) -> str | None:
+    """The command of a message, when it is one of ours ("/check" or "/check@thisbot", not a
+    command for another bot in the group)."""
+    text = user_text(message)
+    if not text.startswith("/"):
+        return None
+    name, _, addressee = text.split(maxsplit=1)[0][1:].partition("@")
+    username = message.get_bot().username or ""
+    if addressee and addressee.lower() != username.lower():
+        return None
+    return name.lower()
+
+
 def asks_in_group(message: Message) -> bool:
-    """A group message that asks the bot for an answer: /check, or a mention of the bot."""
-    text = user_text(message).lower()
+    """A group message that asks the bot for an answer: one of its commands, or a mention."""
+    if our_command(message) in GROUP_COMMANDS:
+        return True
     username = message.get_bot().username
-    return text.startswith("/check") or bool(username and f"@{username.lower()}" in text)
+    return bool(username and f"@{username.lower()}" in user_text(message).lower())
 
 
 def pointed_at(message: Message, bot_id: int) -> tuple[str, tuple[str, ...]]:
@@ -876,26 +908,44 @@ async def on_business_message(update: Update, context: Ctx) -> None:
     text = user_text(message)
     if not text.strip() or len(text) > deps.settings.engine.max_text_chars:
         return
-    owner_key = deps.pseudonym(owner_id)
-    lang = language_for(owner_lang, deps.settings.default_language)
-    verdict, _ = await check_and_store(
-        deps, text, hidden_links(message), user_key=owner_key, lang=lang, chat_type="private"
-    )
+    customer_key = deps.pseudonym(message.from_user.id)
+    # A customer who floods the chat costs checks, not warnings: over the limit, unchecked.
+    if await deps.pacing.flood("message", customer_key) != "ok":
+        return
+    links = hidden_links(message)
+    verdict = await run_check(deps, text, links)
     if verdict.risk not in ("medium", "high") or verdict.rule is None:
-        return
-    customer = zlib.crc32(deps.pseudonym(message.from_user.id).encode())
-    if not await deps.pacing.once("business_warned", owner_key, customer, BUSINESS_WARNED_SECONDS):
-        return
-    region = region_for(owner_lang, lang, deps.settings.telegram.default_regions)
-    await with_retries(
-        lambda: context.bot.send_message(
-            owner_chat,
-            render_business_warning(verdict, lang, region),
-            parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        return  # nothing stored: the owner did not ask for these checks
+    owner = await saved_person(deps, owner_id, owner_lang)
+    store_hits(
+        deps,
+        hits_from_verdict(
+            verdict,
+            user_pseudonym=owner.pseudonym,
+            lang=owner.lang,
+            chat_type="private",
+            input_kind=kind_of(text, links),
         ),
-        "sendMessage",
     )
+    customer = zlib.crc32(customer_key.encode())
+    if not await deps.pacing.once(
+        "business_warned", owner.pseudonym, customer, BUSINESS_WARNED_SECONDS
+    ):
+        return
+    try:
+        await with_retries(
+            lambda: context.bot.send_message(
+                owner_chat,
+                render_business_warning(verdict, owner.lang, owner.region),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+            "sendMessage",
+        )
+    except Exception:
+        # Not warned: a redelivery of this update may try again.
+        await deps.pacing.release("business_warned", owner.pseudonym, customer)
+        raise
 
 
 async def on_business_connection(update: Update, context: Ctx) -> None:
@@ -985,9 +1035,23 @@ async def on_button(update: Update, context: Ctx) -> None:
         return
 
     if data in ("fg:yes", "fg:no"):
-        await query.answer()
         if message is None:
+            # Under a message too old to edit or reply to: the answer comes as an alert.
+            if data == "fg:yes":
+                total = await forget_person(deps, p, None)
+                text = (
+                    t("report_failed", p.lang)
+                    if total is None
+                    else t("forget_done", p.lang, total=total)
+                )
+            else:
+                text = t("forget_cancelled", p.lang)
+            await query.answer(text, show_alert=True)
             return
+        await query.answer()
+        # One answer per question: its buttons go, so neither can be pressed again after it.
+        with contextlib.suppress(Exception):
+            await with_retries(lambda: message.edit_reply_markup(None), "edit")
         if data == "fg:no":
             await reply(message, t("forget_cancelled", p.lang))
             return
@@ -1079,8 +1143,10 @@ async def on_error(update: object, context: Ctx) -> None:
         and update.effective_message is not None
         and update.effective_chat is not None
     ):
-        if update.effective_chat.type != ChatType.PRIVATE:
-            return
+        if update.effective_chat.type != ChatType.PRIVATE or (
+            update.business_message or update.edited_business_message
+        ):
+            return  # a group gets no error message, nor a customer of a business chat
         lang = language_for(
             update.effective_user.language_code if update.effective_user else None,
             deps_of(context).settings.default_language,
@@ -1096,7 +1162,9 @@ async def on_error(update: object, context: Ctx) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every handler, in order. The only place handlers are registered."""
-    private = filters.ChatType.PRIVATE
+    # A Business chat is private too, but it is the owner's chat with a customer: the bot
+    # never answers there (see on_business_message).
+    private = filters.ChatType.PRIVATE & ~filters.UpdateType.BUSINESS_MESSAGES
     groups = filters.ChatType.GROUPS
     app.add_handler(TypeHandler(Update, flood_guard), group=-1)
 

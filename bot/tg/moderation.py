@@ -186,9 +186,11 @@ MOD_COMMANDS = {
 
 def moderator_help(lang: Lang) -> str:
     """The moderator commands, one per line, for /help."""
-    i = 0 if lang == "en" else 1
     lines = [mt("help_mod", lang)]
-    lines += [f"/{name} — {html.escape(texts[i])}" for name, texts in MOD_COMMANDS.items()]
+    lines += [
+        f"/{name} — {html.escape(rule_text(zh, en, lang))}"
+        for name, (en, zh) in MOD_COMMANDS.items()
+    ]
     return "\n".join(lines)
 
 

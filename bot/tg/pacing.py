@@ -277,7 +277,7 @@ class SharedPacing:
         self.local = {kind: FloodLimiter(burst * n, n / every) for kind, n in scale.items()}
         # This process's own copies: all of it in polling mode, the fallback in webhook mode.
         self.conversations: LRU[str, tuple[float, Any]] = LRU(100_000)
-        self.marks: LRU[tuple[str, int], float] = LRU(100_000)
+        self.marks: LRU[tuple[str, str, int], float] = LRU(100_000)
 
     async def _db(self, what: str, fn: Callable[..., Awaitable[Result]], *args: Any) -> Result:
         try:
@@ -306,15 +306,15 @@ class SharedPacing:
             except Exception:  # noqa: BLE001 - logged; at worst a second worker warns too
                 pass
         now = time.monotonic()
-        stamp = self.marks.get((key, slot))
+        stamp = self.marks.get((kind, key, slot))
         if stamp is not None and stamp > now:
             return False
-        self.marks.put((key, slot), now + ttl)
+        self.marks.put((kind, key, slot), now + ttl)
         return True
 
     async def release(self, kind: str, key: str, slot: int) -> None:
         """Give a mark back: what it stood for did not happen (a redelivery may try again)."""
-        self.marks.drop((key, slot))
+        self.marks.drop((kind, key, slot))
         if self.shared:
             # Logged; the mark expires on its own.
             with contextlib.suppress(Exception):

@@ -71,11 +71,17 @@ class Person:
 
 
 async def person(update: Update, deps: Deps) -> Person:
+    """Who sent this update: their pseudonym and the language and region to answer in."""
     user = update.effective_user
     assert user is not None
-    pseudonym = deps.pseudonym(user.id)
+    return await saved_person(deps, user.id, user.language_code)
+
+
+async def saved_person(deps: Deps, user_id: int, lang_code: str | None) -> Person:
+    """The person with this Telegram id: their saved language and region, else those of
+    their Telegram language (``lang_code``)."""
+    pseudonym = deps.pseudonym(user_id)
     regions = deps.settings.telegram.default_regions
-    lang_code = user.language_code
     lang = language_for(lang_code, deps.settings.default_language)
     region = region_for(lang_code, lang, regions)
     pre = PREFETCHED.get()

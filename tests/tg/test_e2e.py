@@ -218,6 +218,24 @@ def test_check_or_a_mention_in_reply_to_a_group_post_checks_that_post(tmp_path: 
     run(go())
 
 
+def test_commands_for_other_bots_in_a_group_are_not_counted_against_the_poster(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        async with running_bot(tmp_path, SENTINEL_TELEGRAM__FLOOD_BURST="3") as r:
+            _, group, _ = await joined_group(r)
+            member = r.emu.make_user(language_code="zh-hans")
+            for _ in range(10):
+                r.emu.send_text(group, member, "/roll@dice_bot")
+            scam = r.emu.send_text(group, member, FAKE_CS_ZH)
+            msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
+            # No "you're sending quickly" notice: the post after them is warned about.
+            assert msgs[1]["reply_to_message"]["message_id"] == scam["message_id"]
+            assert "提醒" in msgs[1]["text"]
+
+    run(go())
+
+
 def test_forwards_from_a_user_a_group_and_a_channel_with_the_legacy_fields_are_answered(
     tmp_path: Path,
 ) -> None:
@@ -333,6 +351,10 @@ def test_a_business_account_owner_is_warned_privately_and_the_customer_never_ans
             [warning] = await r.emu.wait_for_messages(own_chat["id"], count=1, timeout=60)
             assert "客户" in warning["text"] and "冒充快递" in warning["text"]
             r.emu.send_business_message(connection, customer, FAKE_CS_ZH + "快点")
+            # Commands typed in the business chat are the owner's and the customer's talk,
+            # not requests to the bot.
+            r.emu.send_business_message(connection, customer, "/help")
+            r.emu.send_business_message(connection, owner, "/rules", customer=customer)
             await asyncio.sleep(1.5)
             # One warning for that customer for a while; nothing said in the business chat.
             assert len(r.emu.sent_messages(own_chat["id"])) == 1
