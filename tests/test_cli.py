@@ -244,28 +244,27 @@ def test_db_upgrade_writes_json_lines_when_the_logs_are_json(tmp_path: Path) -> 
     # The container runs "db upgrade" before the bot: a log collector reads both.
     env = os.environ | {"SENTINEL_DATA_DIR": str(tmp_path), "SENTINEL_LOG_FORMAT": "json"}
     env.pop("SENTINEL_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
-    records = [json.loads(ln) for ln in lines]
-    assert any("is at revision head" in r["msg"] for r in records), records
+
+    def upgrade() -> tuple[int, list[dict[str, str]], list[dict[str, str]]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "db", "upgrade"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        out, err = (
+            [json.loads(ln) for ln in s.splitlines() if ln.strip()]
+            for s in (done.stdout, done.stderr)
+        )
+        return done.returncode, out, err
+
+    code, out, err = upgrade()
+    assert code == 0 and any("is at revision head" in r["msg"] for r in out + err), out + err
     # A database that does not answer: said in JSON too, whatever the log level.
     env |= {"SENTINEL_DATABASE_URL": "postgresql://u@127.0.0.1:9/db", "SENTINEL_LOG_LEVEL": "ERROR"}
-    failed = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    assert failed.returncode != 0
-    [record] = [json.loads(ln) for ln in failed.stderr.splitlines() if ln.strip()]
+    code, _, [record] = upgrade()
+    assert code != 0
     assert "cannot reach the database" in record["msg"] and record["level"] == "ERROR"
 
 
