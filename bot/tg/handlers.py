@@ -153,10 +153,14 @@ async def check_and_store(
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def clean_text(text: str) -> str:
+    """``text`` as the engine and the reply may use it: lone surrogates dropped."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("", text)
+
+
 def user_text(message: Message) -> str:
     """The text or caption of a message as the engine and the reply may use it."""
-    text = message.text or message.caption or ""
-    return text if text.isascii() else _LONE_SURROGATE.sub("", text)
+    return clean_text(message.text or message.caption or "")
 
 
 # --- who is asking ---------------------------------------------------------------------------
@@ -471,20 +475,26 @@ _ASKS_RE = re.compile(
 MAX_ASK_CHARS = 80
 
 
+def mentions_bot(text: str, bot_username: str | None) -> bool:
+    """Whether ``text`` mentions the bot (@its_username)."""
+    if not bot_username:
+        return False
+    return f"@{bot_username.lower()}" in text.lower()
+
+
 def asks_to_check(text: str, bot_username: str | None) -> bool:
     """Whether a reply asks the bot about the message it replies to: /check, a mention of
     the bot, or a short question such as "这是诈骗吗？" / "is this a scam?"."""
     s = text.strip().lower()
-    if s.startswith("/check"):
-        return True
-    if bot_username and f"@{bot_username.lower()}" in s:
+    if s.startswith("/check") or mentions_bot(s, bot_username):
         return True
     return 0 < len(s) <= MAX_ASK_CHARS and _ASKS_RE.search(s) is not None
 
 
 # The commands the bot answers in groups (see ``register``).
-GROUP_COMMANDS = frozenset({"check", "help", "start", "digest", "sentinel", "subscribe"})
-GROUP_COMMANDS |= {"unsubscribe"}
+GROUP_COMMANDS = frozenset(
+    {"check", "help", "start", "digest", "sentinel", "subscribe", "unsubscribe"}
+)
 
 
 def our_command(message: Message) -> str | None:
@@ -502,10 +512,9 @@ def our_command(message: Message) -> str | None:
 
 def asks_in_group(message: Message) -> bool:
     """A group message that asks the bot for an answer: one of its commands, or a mention."""
-    if our_command(message) in GROUP_COMMANDS:
-        return True
-    username = message.get_bot().username
-    return bool(username and f"@{username.lower()}" in user_text(message).lower())
+    return our_command(message) in GROUP_COMMANDS or mentions_bot(
+        user_text(message), message.get_bot().username
+    )
 
 
 def pointed_at(message: Message, bot_id: int) -> tuple[str, tuple[str, ...]]:
@@ -513,8 +522,7 @@ def pointed_at(message: Message, bot_id: int) -> tuple[str, tuple[str, ...]]:
     the message it replies to, unless that is the bot's own. Empty when it points at nothing
     readable (a reply to a message in another chat carries only its quoted part)."""
     if message.quote is not None and message.quote.text:
-        text = message.quote.text
-        return (text if text.isascii() else _LONE_SURROGATE.sub("", text)), ()
+        return clean_text(message.quote.text), ()
     target = message.reply_to_message
     if target is None or (target.from_user is not None and target.from_user.id == bot_id):
         return "", ()
@@ -628,8 +636,7 @@ async def read_message(deps: Deps, update: Update, message: Message) -> Piece | 
     if message.photo:
         image_file = message.photo[-1]
     elif message.document is not None:
-        mime = message.document.mime_type or ""
-        if not mime.startswith("image/"):
+        if not _is_image(message):
             await reply(message, t("not_image", p.lang))
             return None
         image_file = message.document
