@@ -77,6 +77,12 @@ class PollingRequest(HTTPXRequest):
         return code, payload
 
 
+def note_unreadable(update_id: int, exc: BaseException) -> None:
+    """Count and log (by id only) an update python-telegram-bot cannot read, skipped."""
+    UNREADABLE_UPDATES.inc()
+    log.warning("update %d skipped: it cannot be read (%s)", update_id, type(exc).__name__)
+
+
 def readable_updates(payload: bytes) -> bytes:
     """A getUpdates answer with every update python-telegram-bot cannot read replaced by an
     empty update of the same id. Without this, one such update (a newer field, a server's
@@ -98,8 +104,7 @@ def readable_updates(payload: bytes) -> bytes:
             uid = raw.get("update_id") if isinstance(raw, dict) else None
             if not isinstance(uid, int):
                 continue  # no id to skip past: left for the library to report
-            UNREADABLE_UPDATES.inc()
-            log.warning("update %d skipped: it cannot be read (%s)", uid, type(exc).__name__)
+            note_unreadable(uid, exc)
             updates[i] = {"update_id": uid}
             changed = True
     return json.dumps(body).encode() if changed else payload

@@ -39,13 +39,13 @@ from telegram import Update
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.engine import Engine
-from bot.metrics import UNREADABLE_UPDATES, UPDATE_SECONDS, UPDATES, database_error, render
+from bot.metrics import UPDATE_SECONDS, UPDATES, database_error, render
 from bot.settings import Settings
 from bot.storage.hits import HitRecord
 from bot.storage.updates import Claimed, claim_update, finish_update, release_update
 from bot.tg.app import bot_api, build_application
 from bot.tg.deps import PREFETCHED, Prefetched, deps_of
-from bot.tg.sending import ANSWERED, HANDLER_FAILED, HIT_SINK
+from bot.tg.sending import ANSWERED, HANDLER_FAILED, HIT_SINK, note_unreadable
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -301,9 +301,8 @@ def create_app(
             # A well-formed update of a shape python-telegram-bot cannot read (a newer field, a
             # server's quirk): delivering it again cannot help, so it is acknowledged and
             # skipped, counted and logged by id only.
-            UNREADABLE_UPDATES.inc()
+            note_unreadable(update_id, exc)
             UPDATES.labels("unreadable").inc()
-            log.warning("update %d skipped: it cannot be read (%s)", update_id, type(exc).__name__)
             return Response(status_code=200)
         started = time.perf_counter()
         user = update.effective_user
