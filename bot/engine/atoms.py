@@ -180,6 +180,40 @@ def _has_assertion(items: Any) -> bool:
     return False
 
 
+def _edge_strings(run: list[tuple[Any, Any]], outer: int) -> frozenset[str] | None:
+    found = _exact(run)
+    if found is None:  # too many combinations: the outermost element alone
+        found = _exact_item(*run[outer])
+    return frozenset(found) if found and "" not in found and _useful(found) else None
+
+
+def edge_atoms(pattern: str) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The atoms every match of ``pattern`` begins with, and those every match ends with
+    (each None when its edge is not a set of literals). ``(信用卡|卡片)[^，]{0,6}额度`` begins
+    with 信用卡 or 卡片 and ends with 额度, so a match starts at one of the first and ends at
+    one of the last: the engine searches a window half as wide as one around them."""
+    if "(?" in pattern.replace("(?:", "") or "[:" in pattern:
+        return None, None
+    try:
+        # Assertions (\b, ^, $) match no characters: they do not move an edge.
+        items = [item for item in sre_parse.parse(pattern) if item[0] is not c.AT]
+    except Exception:  # noqa: BLE001 - RE2-only syntax: no edges
+        return None, None
+    head: list[tuple[Any, Any]] = []
+    for op, av in items:
+        if _exact_item(op, av) is None:
+            break
+        head.append((op, av))
+    tail: list[tuple[Any, Any]] = []
+    for op, av in reversed(items):
+        if _exact_item(op, av) is None:
+            break
+        tail.insert(0, (op, av))
+    first = _edge_strings(head, 0) if head else None
+    last = _edge_strings(tail, -1) if tail else None
+    return first, last
+
+
 def max_match_width(pattern: str) -> int | None:
     """The longest text (in characters) a match can span, if bounded: then every match lies
     within that distance of its atoms, and the regex can be searched in a window around them

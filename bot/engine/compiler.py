@@ -18,7 +18,7 @@ from typing import Any
 import ahocorasick
 import re2
 
-from bot.engine.atoms import literal_strings, max_match_width, required_groups
+from bot.engine.atoms import edge_atoms, literal_strings, max_match_width, required_groups
 from bot.engine.extract import Brand, BrandIndex
 from bot.engine.loader import (
     RuleProblem,
@@ -97,8 +97,9 @@ class CompiledRuleSet:
     always_run: tuple[int, ...]  # regexes without literal atoms: tried on every message
     group_counts: tuple[int, ...]  # per regex: how many atom groups must all be present
     regex_of_group: tuple[int, ...]  # atom group number -> its regex
-    # per regex: (max match width, ids of the atom values to search around) or None
-    windows: tuple[tuple[int, tuple[int, ...]] | None, ...]
+    # per regex: (max match width, ids of the atom values to search near, side) or None;
+    # side 1: every match begins at one of those atoms, -1: ends at one, 0: contains one
+    windows: tuple[tuple[int, tuple[int, ...], int] | None, ...]
     _automaton_values: dict[str, tuple[Any, ...]]  # keeps the values (and their ids) alive
     fuzzy: tuple[FuzzyPattern, ...]
     anchor_automaton: Any | None
@@ -473,17 +474,25 @@ def compile_rules(
         automaton.make_automaton()
     always_run = tuple(ri for ri, groups in enumerate(groups_of) if groups is None)
     group_counts = tuple(len(groups) if groups else 0 for groups in groups_of)
-    # Where a match can span at most W characters, search only around the atoms of the
-    # group with the fewest atoms (see atoms.max_match_width). Keyed by the automaton's
-    # value objects, which the scan sees again as they are.
-    windows: list[tuple[int, tuple[int, ...]] | None] = []
+    # Where a match can span at most W characters, search only near the atoms of one group
+    # (see atoms.max_match_width): after the first of the atoms every match begins with, or
+    # before the last of those it ends with (a window W wide), else around the group with
+    # the fewest atoms (2W). Keyed by the automaton's value objects, which the scan sees
+    # again as they are.
+    windows: list[tuple[int, tuple[int, ...], int] | None] = []
     for (_, _, pattern), groups in zip(b.regex_list, groups_of, strict=True):
         width = max_match_width(pattern)
         if width is None or not groups:
             windows.append(None)
             continue
-        smallest = min(groups, key=len)
-        windows.append((width, tuple(id(values[a]) for a in smallest)))
+        first, last = edge_atoms(pattern)
+        edges = [(len(g), -side, g) for side, g in ((1, first), (-1, last)) if g in groups]
+        if edges:
+            _, side, group = min(edges, key=lambda e: e[:2])
+            side = -side
+        else:
+            side, group = 0, min(groups, key=len)
+        windows.append((width, tuple(id(values[a]) for a in group), side))
 
     whole = tuple(ri for ri, w in enumerate(windows) if w is None)
     whole_set = _regex_set([b.regex_list[ri][2] for ri in whole])

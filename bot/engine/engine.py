@@ -258,20 +258,26 @@ class Engine:
             if len(spans) >= MAX_EVIDENCE_PER_SIGNAL:
                 continue
             if window is not None:
-                width, ids = window
+                width, ids, side = window
                 lo, hi = n, 0
                 for k in ids:
                     sp = atom_span.get(k)
                     if sp is not None:
                         lo = min(lo, sp[0])
                         hi = max(hi, sp[1])
-                lo = max(0, lo - width)
-                hi = min(n, hi + width)
+                # A match begins at or after the first atom, or ends at or before the last:
+                # that edge of the window is exact.
+                if side <= 0:
+                    lo = max(0, lo - width)
+                if side >= 0:
+                    hi = min(n, hi + width)
                 # A window never starts or ends inside a word or number: a match cut off
                 # there would be a fragment ("0点" out of "800点").
-                while lo > 0 and _is_word_char(t[lo - 1]) and hi - lo < 4 * width + 64:
+                while (
+                    side <= 0 and lo > 0 and _is_word_char(t[lo - 1]) and hi - lo < 4 * width + 64
+                ):
                     lo -= 1
-                while hi < n and _is_word_char(t[hi]) and hi - lo < 4 * width + 64:
+                while side >= 0 and hi < n and _is_word_char(t[hi]) and hi - lo < 4 * width + 64:
                     hi += 1
                 if byte_at is not None:
                     lo, hi = byte_at[lo], byte_at[hi]

@@ -71,6 +71,35 @@ def test_atom_groups_are_necessary_conditions() -> None:
     assert required_groups("[a-z]+") is None
 
 
+def test_edge_atoms_are_where_every_match_begins_and_ends() -> None:
+    from bot.engine.atoms import edge_atoms
+
+    assert edge_atoms("(信用卡|卡片)[^，]{0,6}额度") == (
+        frozenset({"信用卡", "卡片"}),
+        frozenset({"额度"}),
+    )
+    # Assertions match no characters: the words beside them are still the edges.
+    assert edge_atoms(r"\b(if|when) you\b.{0,9}(now|today)\b") == (
+        frozenset({"if you", "when you"}),
+        frozenset({"now", "today"}),
+    )
+    assert edge_atoms(r"\d+元") == (None, frozenset({"元"}))
+    assert edge_atoms("(a|b)+c") == (None, None)  # a repeated group is no fixed edge
+
+
+def test_a_match_near_the_message_edges_is_found_in_its_window(engine: Engine) -> None:
+    """Windows after a leading atom and before a trailing one must not lose a match that
+    touches the start or the end of the message, nor one whose atom occurs twice."""
+    plain = unfiltered(engine)
+    for text in (
+        "您的信用卡已提升额度至5万",
+        "信用卡额度，信用卡已提升额度",
+        "if you do not pay now",
+        "x if you do not reply today if you",
+    ):
+        assert verdict(engine, text) == verdict(plain, text), text
+
+
 def test_examples_give_the_same_verdicts_either_way(engine: Engine) -> None:
     plain = unfiltered(engine)
     for _, _, _, text in iter_examples(engine):
