@@ -67,6 +67,10 @@ class StorageSettings(_Section):
 class TelegramSettings(_Section):
     # Forwarded messages arriving within this many seconds of each other are checked together.
     conversation_window_seconds: float = Field(default=1.0, gt=0, le=10)
+    # A check continues the person's previous one (a follow-up question, the next screenshot
+    # of the same chat) within this many seconds of it; 0 turns that off. Only the rule id and
+    # signal names are kept meanwhile, never text.
+    follow_up_seconds: float = Field(default=600, ge=0, le=3600)
     # Larger images are refused with a polite message.
     max_image_mb: int = Field(default=10, ge=1, le=20)
     # Images with more pixels than this (millions) are refused from their header, before any

@@ -416,6 +416,45 @@ class Engine:
         )
         return verdict, Carried(frozenset(signals), frozenset(langs), messages)
 
+    def check_follow_on(
+        self,
+        texts: str | Sequence[str],
+        links: Sequence[str],
+        earlier: Carried | None,
+        earlier_rule: str | None,
+        *,
+        asks: bool = False,
+    ) -> tuple[Verdict, Carried, bool]:
+        """Check a message a person sends soon after an earlier check whose verdict pointed
+        at ``earlier_rule`` (``earlier``: what that check carried). The earlier verdict is
+        continued — returned with this message's evidence added, and True — when this message
+        adds clues of that rule and the continued verdict is no weaker than this message
+        alone (a second screenshot of the same chat), or when the person ``asks`` about it
+        ("what do I do now?") and this message alone matches nothing. Otherwise this message
+        is checked on its own (False)."""
+        fresh, carry = self.check_continuing(texts, links)
+        if earlier is None or not earlier.signals or earlier_rule is None:
+            return fresh, carry, False
+        cont, cont_carry = self.check_continuing(texts, links, earlier)
+        if cont.rule is None or cont.rule.id != earlier_rule:
+            return fresh, carry, False
+        same = (
+            fresh.rule == cont.rule
+            and fresh.risk == cont.risk
+            and (fresh.furthest_stage == cont.furthest_stage)
+        )
+        if same:
+            return fresh, carry, False
+        if asks and fresh.risk == "none":
+            return cont, cont_carry, True
+        own = self.score_rule(texts, earlier_rule)
+        if own is None or own.score <= 0 or RISK_ORDER[cont.risk] < RISK_ORDER[fresh.risk]:
+            return fresh, carry, False
+        # A message that another rule recognises, and this one does not on its own, is a new
+        # story (a loan offer after a parcel refund), not the next screenshot of the same.
+        fits = own.risk != "none" or fresh.rule is None or fresh.rule.id == earlier_rule
+        return (cont, cont_carry, True) if fits else (fresh, carry, False)
+
     def _scans(self, texts: str | Sequence[str], links: Sequence[str]) -> list[_Scan]:
         messages = [texts] if isinstance(texts, str) else list(texts)
         if links:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import zlib
@@ -42,6 +43,7 @@ from telegram.ext import (
 
 from bot.digest.build import build_digest
 from bot.engine import Carried, Verdict
+from bot.engine.victim import SelfReport, read_self_report
 from bot.metrics import CHECK_SECONDS, CHECKS
 from bot.privacy import redact
 from bot.storage import hits_from_verdict
@@ -703,10 +705,62 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
         kept += 1
     pieces = pieces[-kept:]
     links = tuple(link for piece in pieces for link in piece.links)
-    verdict = await run_check(deps, [piece.text for piece in pieces], links)
-    kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else pieces[-1].kind
-    checked = t("checked_reply", p.lang) if pieces[-1].pointed else None
-    await answer_verdict(deps, p, pieces[-1].message, verdict, kind, checked=checked)
+    last = pieces[-1]
+    # Only a person's own words say what they did: a forwarded scammer writes "I have paid".
+    own_words = (
+        len(pieces) == 1
+        and not last.pointed
+        and last.kind == "text"
+        and last.message.forward_origin is None
+    )
+    report = read_self_report(last.text) if own_words else None
+    asks = report is not None and (report.victim or report.follow_up)
+    earlier, earlier_rule = await recall_last_check(deps, p)
+    (verdict, carry, continued), seconds = await deps.checks.run(
+        functools.partial(deps.engine().check_follow_on, asks=asks),
+        [piece.text for piece in pieces],
+        links,
+        earlier,
+        earlier_rule,
+    )
+    observe_check(verdict, seconds)
+    await keep_last_check(deps, p, verdict, carry)
+    kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else last.kind
+    checked = t("checked_reply", p.lang) if last.pointed else None
+    await answer_verdict(
+        deps, p, last.message, verdict, kind, checked=checked, report=report, continued=continued
+    )
+
+
+async def recall_last_check(deps: Deps, p: Person) -> tuple[Carried | None, str | None]:
+    """What the person's previous check found (rule id and clue names), if recent enough."""
+    if deps.settings.telegram.follow_up_seconds <= 0:
+        return None, None
+    held = await deps.pacing.recall("last_check", p.pseudonym)
+    if not isinstance(held, dict) or not isinstance(held.get("rule"), str):
+        return None, None
+    carried = Carried(
+        frozenset((str(r), str(n)) for r, n in held.get("signals", ())),
+        frozenset(str(x) for x in held.get("langs", ())),
+        int(held.get("messages", 0)),
+    )
+    return carried, held["rule"]
+
+
+async def keep_last_check(deps: Deps, p: Person, verdict: Verdict, carry: Carried) -> None:
+    """Remember, for a few minutes, which rule a check pointed at and the clues it found (no
+    text), so a follow-up question or the next screenshot can continue it. A check that
+    matched nothing leaves the previous one in place."""
+    ttl = deps.settings.telegram.follow_up_seconds
+    if ttl <= 0 or verdict.rule is None or verdict.risk == "none":
+        return
+    state = {
+        "rule": verdict.rule.id,
+        "signals": sorted(carry.signals),
+        "langs": sorted(carry.langs),
+        "messages": carry.messages,
+    }
+    await deps.pacing.keep("last_check", p.pseudonym, state, ttl)
 
 
 async def answer_verdict(
@@ -717,6 +771,8 @@ async def answer_verdict(
     kind: InputKind,
     *,
     checked: str | None = None,
+    report: SelfReport | None = None,
+    continued: bool = False,
 ) -> Message:
     """Store the facts of a private check and send its answer as a reply to ``message``."""
     records = hits_from_verdict(
@@ -729,7 +785,14 @@ async def answer_verdict(
     store_hits(deps, records)
     ref = records[0].event_id
     rendered: Reply = render_verdict(
-        verdict, p.lang, p.region, hotline(deps, p.region), ref, checked=checked
+        verdict,
+        p.lang,
+        p.region,
+        hotline(deps, p.region),
+        ref,
+        checked=checked,
+        report=report,
+        continued=continued,
     )
     return await reply(message, rendered.html, rendered.buttons)
 
@@ -785,6 +848,7 @@ async def answer_continuing(deps: Deps, piece: Piece) -> None:
         sent = await answer_verdict(deps, p, piece.message, verdict, piece.kind)
         state["reply"], state["answer"] = sent.message_id, answer
     await deps.pacing.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
+    await keep_last_check(deps, p, verdict, carry)
     if changed and earlier is not None:
         try:
             await with_retries(

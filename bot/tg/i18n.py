@@ -320,6 +320,62 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "這類訊息我讀不了。請轉傳文字、截圖或連結。",
         "en": "I can't read this kind of message. Forward text, a screenshot or a link.",
     },
+    # The victim path: what cannot wait, for the acts a person says they already did.
+    "victim_title": {
+        "zh-hans": "🆘 <b>如果你已经按对方说的做了，现在马上做这几件事：</b>",
+        "zh-hant": "🆘 <b>如果你已經照對方說的做了，現在馬上做這幾件事：</b>",
+        "en": "🆘 <b>If you have already done what they asked, do these now:</b>",
+    },
+    "victim_paid": {
+        "zh-hans": "1️⃣ 立刻打电话给你的银行或支付平台（用卡背面或官方 App 里的号码），要求止付、冻结账户。越早打，越有机会拦下钱。",
+        "zh-hant": "1️⃣ 立刻打電話給你的銀行或支付平臺（用卡片背面或官方 App 裡的號碼），要求止付、凍結帳戶。越早打，越有機會攔下款項。",
+        "en": "1️⃣ Call your bank or payment app right now (the number on your card or in the official app) and ask them to stop the payment and block the card. The sooner you call, the better the chance.",
+    },
+    "victim_card": {
+        "zh-hans": "1️⃣ 立刻打电话给发卡银行（卡背面的号码）挂失、冻结这张卡，并查看最近的交易。",
+        "zh-hant": "1️⃣ 立刻打電話給發卡銀行（卡片背面的號碼）掛失、凍結這張卡，並檢查最近的交易。",
+        "en": "1️⃣ Call the bank that issued the card now (the number on its back), block the card and check the latest transactions.",
+    },
+    "victim_code": {
+        "zh-hans": "🔑 马上修改那个验证码保护的账户的密码，并通过官方客服冻结账户：拿到验证码的人可能正在登录或转走钱。",
+        "zh-hant": "🔑 馬上修改那組驗證碼保護的帳戶密碼，並透過官方客服凍結帳戶：拿到驗證碼的人可能正在登入或轉走款項。",
+        "en": "🔑 Change the password of the account that code protects and call its official support to lock it: whoever has the code may be logging in right now.",
+    },
+    "victim_app": {
+        "zh-hans": "📵 打开飞行模式，结束屏幕共享，卸载对方让你装的 App；再用另一台设备修改网银和支付密码。",
+        "zh-hant": "📵 開啟飛航模式，結束螢幕分享，移除對方要你安裝的 App；再用另一部裝置修改網銀和支付密碼。",
+        "en": "📵 Turn on flight mode, stop any screen sharing and uninstall the app they had you install; then change your banking passwords from another device.",
+    },
+    "victim_police": {
+        "zh-hans": "🚓 报警，并拨打反诈专线 {hotline}。",
+        "zh-hant": "🚓 報警，並撥打反詐騙專線 {hotline}。",
+        "en": "🚓 Report it to the police and the anti-fraud line: {hotline}.",
+    },
+    "victim_police_only": {
+        "zh-hans": "🚓 尽快报警。",
+        "zh-hant": "🚓 盡快報警。",
+        "en": "🚓 Report it to the police.",
+    },
+    "victim_keep": {
+        "zh-hans": "🗂 保留全部聊天记录、转账凭证和对方的账号，不要删。不要再付任何钱：“解冻费”“保证金”“帮你追回”都是同一个骗局的下一步。",
+        "zh-hant": "🗂 保留所有聊天紀錄、轉帳證明和對方的帳號，不要刪除。不要再付任何錢：「解凍費」「保證金」「幫你追回」都是同一個騙局的下一步。",
+        "en": "🗂 Keep every message, receipt and the scammer's account details; delete nothing. Pay nothing more: a “fee to release” or “recover” your money is the next step of the same scam.",
+    },
+    "victim_send_more": {
+        "zh-hans": "把对方发来的消息或截图转发给我，我帮你看是哪一种骗局、下一步对方会做什么。",
+        "zh-hant": "把對方傳來的訊息或截圖轉傳給我，我幫你看是哪一種騙局、對方下一步會做什麼。",
+        "en": "Forward me their messages or screenshots and I will tell you which scam it is and what they will try next.",
+    },
+    "continued": {
+        "zh-hans": "🔁 接着你刚才发来的消息一起看：",
+        "zh-hant": "🔁 連同你剛才傳來的訊息一起看：",
+        "en": "🔁 Read together with the message you sent me just before:",
+    },
+    "ask_what": {
+        "zh-hans": "❓ 你问的是哪条消息？把它转发给我，或者长按那条消息回复“这是诈骗吗”，我就检查它。",
+        "zh-hant": "❓ 你問的是哪則訊息？把它轉傳給我，或長按那則訊息回覆「這是詐騙嗎」，我就檢查它。",
+        "en": "❓ Which message do you mean? Forward it to me, or reply to it with “is this a scam?”, and I will check it.",
+    },
     "checked_reply": {
         "zh-hans": "🔎 检查的是你回复（或引用）的那条消息：",
         "zh-hant": "🔎 檢查的是你回覆（或引用）的那則訊息：",

@@ -242,6 +242,10 @@ class Gatherer(Generic[Item]):
 FloodKind = Literal["message", "forward", "button", "edit"]
 
 
+# The kinds of state ``keep`` holds per person (dropped together by ``forget``).
+KEPT_KINDS = ("conversation", "last_check")
+
+
 class SharedPacing:
     """Flood limits and "warn once" marks for every kind of update, and forwarded conversations
     in progress: shared by all workers through the database when ``shared`` (webhook mode),
@@ -276,7 +280,7 @@ class SharedPacing:
         self.window = burst * every
         self.local = {kind: FloodLimiter(burst * n, n / every) for kind, n in scale.items()}
         # This process's own copies: all of it in polling mode, the fallback in webhook mode.
-        self.conversations: LRU[str, tuple[float, Any]] = LRU(100_000)
+        self.conversations: LRU[tuple[str, str], tuple[float, Any]] = LRU(100_000)
         self.marks: LRU[tuple[str, str, int], float] = LRU(100_000)
 
     async def _db(self, what: str, fn: Callable[..., Awaitable[Result]], *args: Any) -> Result:
@@ -322,26 +326,36 @@ class SharedPacing:
 
     async def conversation(self, key: str) -> Any | None:
         """The state kept for this person's forwarded conversation, if one is in progress."""
+        return await self.recall("conversation", key)
+
+    async def keep_conversation(self, key: str, value: Any, ttl: float) -> None:
+        """Keep what was concluded so far (JSON: signal names and counts, never text)."""
+        await self.keep("conversation", key, value, ttl)
+
+    async def recall(self, kind: str, key: str) -> Any | None:
+        """The state of this kind kept for this person, unless it expired."""
         if self.shared:
             try:
-                return await self._db("conversation", shared.read, "conversation", key)
+                return await self._db(kind, shared.read, kind, key)
             except Exception:  # noqa: BLE001 - logged; this worker's own memory, if any
                 pass
-        held = self.conversations.get(key)
+        held = self.conversations.get((kind, key))
         if held is None or held[0] < time.monotonic():
             return None
         return held[1]
 
-    async def keep_conversation(self, key: str, value: Any, ttl: float) -> None:
-        """Keep what was concluded so far (JSON: signal names and counts, never text)."""
-        self.conversations.put(key, (time.monotonic() + ttl, value))
+    async def keep(self, kind: str, key: str, value: Any, ttl: float) -> None:
+        """Keep ``value`` (JSON: rule ids, signal names and counts, never text) for ``ttl``
+        seconds, shared by every worker in webhook mode."""
+        self.conversations.put((kind, key), (time.monotonic() + ttl, value))
         if self.shared:
             # Logged; kept in this worker's memory meanwhile.
             with contextlib.suppress(Exception):
-                await self._db("conversation", shared.write, "conversation", key, value, ttl)
+                await self._db(kind, shared.write, kind, key, value, ttl)
 
     def forget(self, key: str) -> None:
         """Drop this process's memory of a person (the database rows go with /forget)."""
-        self.conversations.drop(key)
+        for kind in KEPT_KINDS:
+            self.conversations.drop((kind, key))
         for limiter in self.local.values():
             limiter.forget(key)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 
 from bot.engine import Verdict
+from bot.engine.victim import Act, SelfReport
 from bot.tg.i18n import Lang, rule_text, t
 
 MAX_MESSAGE = 4096
@@ -79,17 +80,31 @@ def render_verdict(
     ref: str,
     *,
     checked: str | None = None,
+    report: SelfReport | None = None,
+    continued: bool = False,
 ) -> Reply:
     """The private-chat reply for a verdict (never says "safe"); ``checked`` first, when the
-    message checked is not the one replied to (it names what was checked)."""
+    message checked is not the one replied to (it names what was checked). When the person
+    said they already acted (``report``), what cannot wait comes before everything else;
+    ``continued`` says the verdict continues their previous check."""
     parts: list[str] = [checked] if checked else []
+    if continued:
+        parts.append(t("continued", lang))
     hotline_line = t("hotline", lang, number=escape(hotline)) if hotline else ""
+    if report is not None and report.victim:
+        parts.append(victim_steps(report.acts, lang, hotline))
+        hotline_line = ""  # already in the urgent steps
     if verdict.rule is None or verdict.risk == "none":
-        parts.append(t("risk_none", lang))
-        parts.append(t("general_advice", lang))
+        if report is not None and report.victim:
+            parts.append(t("victim_send_more", lang))
+        elif report is not None and report.follow_up:
+            parts.append(t("ask_what", lang))
+        else:
+            parts.append(t("risk_none", lang))
+            parts.append(t("general_advice", lang))
         if hotline_line:
             parts.append(hotline_line)
-        return Reply("\n\n".join(parts), feedback_buttons(lang, ref))
+        return Reply(_fit(parts), feedback_buttons(lang, ref))
 
     rule = verdict.rule
     parts.append(t(f"risk_{verdict.risk}", lang))
@@ -131,6 +146,24 @@ def render_verdict(
     if hotline_line:
         parts.append(hotline_line)
     return Reply(_fit(parts), feedback_buttons(lang, ref))
+
+
+def victim_steps(acts: tuple[Act, ...], lang: Lang, hotline: str | None) -> str:
+    """What cannot wait, for what the person says they already did: stop the money first,
+    then lock what they gave away, then the police and the anti-fraud line, then keep the
+    records and pay nothing more."""
+    lines = [t("victim_title", lang)]
+    if "paid" in acts or ("scammed" in acts and "card" not in acts):
+        lines.append(t("victim_paid", lang))  # "I was scammed" almost always means money
+    elif "card" in acts:
+        lines.append(t("victim_card", lang))
+    lines += [t(f"victim_{act}", lang) for act in ("code", "app") if act in acts]
+    if hotline:
+        lines.append(t("victim_police", lang, hotline=escape(hotline)))
+    else:
+        lines.append(t("victim_police_only", lang))
+    lines.append(t("victim_keep", lang))
+    return "\n".join(lines)
 
 
 def _title_and_advice(verdict: Verdict, lang: Lang, region: str) -> tuple[str, str]:

@@ -97,11 +97,18 @@ class SlowEngine:
         self.engine = engine
         self.seconds = seconds
 
-    def check(self, texts: Any, links: Any = ()) -> Verdict:
+    def _wait(self, texts: Any) -> None:
         joined = texts if isinstance(texts, str) else " ".join(texts)
         if "SLOW" in joined:
             time.sleep(self.seconds)
+
+    def check(self, texts: Any, links: Any = ()) -> Verdict:
+        self._wait(texts)
         return self.engine.check(texts, links)
+
+    def check_follow_on(self, texts: Any, *args: Any, **kwargs: Any) -> Any:
+        self._wait(texts)  # what a private chat's check calls
+        return self.engine.check_follow_on(texts, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.engine, name)
