@@ -67,6 +67,28 @@ def test_a_forwarded_conversation_is_followed_across_workers(tmp_path: Path) -> 
     run(go())
 
 
+def test_a_follow_up_question_continues_the_verdict_whichever_worker_answers(
+    tmp_path: Path,
+) -> None:
+    """The check goes to one worker, "what do I do now?" to the other: the second continues
+    the first's verdict from the shared state (rule id and clue names only)."""
+
+    async def go() -> None:
+        async with two_workers(tmp_path, **SLOW_OK) as emu:
+            user = emu.make_user(language_code="zh-hans")
+            chat = emu.private_chat(user)
+            emu.send_text(chat, user, FAKE_CS_ZH)
+            await settled(emu, 1)
+            emu.send_text(chat, user, "那我该怎么办？")
+            await settled(emu, 2)
+            assert len({d.url for d in emu.webhook_deliveries if d.ok}) == 2
+            first, follow = emu.sent_messages(chat["id"])
+            assert "快递" in first["text"]
+            assert "接着你刚才发来的消息" in follow["text"] and "快递" in follow["text"]
+
+    run(go())
+
+
 def test_button_floods_are_limited_across_workers(tmp_path: Path) -> None:
     """60 presses of a language button, spread over two workers: the limit holds for the
     person, not per worker (6 presses: 2x the burst of 3), and the rest get no message."""
