@@ -53,6 +53,7 @@ PRIVATE_COMMANDS = (
     "subscribe",
     "unsubscribe",
     "lang",
+    "region",
     "privacy",
     "mydata",
     "forget",

@@ -16,6 +16,7 @@ import re
 import zlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from telegram import (
@@ -54,6 +55,7 @@ from bot.storage.queries import (
     add_feedback,
     forget,
     get_chat_mode,
+    get_preference,
     my_data,
     set_chat_mode,
     set_preference,
@@ -66,9 +68,11 @@ from bot.tg.i18n import (
     LANG_LABELS,
     LANGS,
     WEEKDAYS,
+    Lang,
     language_for,
     language_of_text,
     region_for,
+    region_name,
     t,
 )
 from bot.tg.media import ImageError, TooManyPixels, cap
@@ -292,6 +296,34 @@ async def cmd_lang(update: Update, context: Ctx) -> None:
     p = await person(update, deps_of(context))
     assert update.message is not None
     await reply(update.message, t("lang_prompt", p.lang), lang_buttons())
+
+
+def region_buttons(deps: Deps, lang: Lang) -> tuple[tuple[Button, ...], ...]:
+    """One button per region with a hotline in the settings, two to a row."""
+    codes = list(deps.settings.hotlines)
+    buttons = [Button(region_name(code, lang), f"rg:{code}") for code in codes]
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+
+async def saved_region(deps: Deps, p: Person) -> str | None:
+    """The region this person chose with /region, if any (None also when the database is
+    away: the language's region is the fallback)."""
+    try:
+        pref = await within(get_preference(deps.sessions, p.pseudonym), DB_READ_TIMEOUT)
+    except Exception:  # noqa: BLE001 - a choice of language must not wait for it
+        return None
+    return pref.region if pref is not None and pref.region in deps.settings.hotlines else None
+
+
+async def cmd_region(update: Update, context: Ctx) -> None:
+    """/region: choose the region whose anti-fraud line and police advice to give."""
+    deps = deps_of(context)
+    p = await person(update, deps)
+    assert update.message is not None
+    now = region_name(p.region, p.lang)
+    await reply(
+        update.message, t("region_prompt", p.lang, region=now), region_buttons(deps, p.lang)
+    )
 
 
 async def cmd_mydata(update: Update, context: Ctx) -> None:
@@ -1078,31 +1110,40 @@ async def on_button(update: Update, context: Ctx) -> None:
     raw = query.message
     message = raw if isinstance(raw, Message) and raw.is_accessible else None
 
-    if data.startswith("lang:"):
+    if data.startswith("lang:") or data.startswith("rg:"):
         code = data.split(":", 1)[1]
-        if code in LANGS:
-            lang = code
-            region = region_for(None, lang, deps.settings.telegram.default_regions)
-            # Stored before the answer, so every worker uses it from the next message on.
-            try:
-                await asyncio.wait_for(
-                    set_preference(deps.sessions, p.pseudonym, lang=lang, region=region),
-                    DB_WRITE_TIMEOUT,
-                )
-                stored = True
-            except Exception as exc:  # noqa: BLE001 - say so where other workers would not know
-                log.warning("language choice not stored: %s", type(exc).__name__)
-                stored = False
-            if not stored and not deps.local_caches:
-                await query.answer(t("report_failed", p.lang))
-                if message is not None:
-                    await reply(message, t("report_failed", p.lang))
-                return
-            # A single process remembers the choice even while the database is away.
-            deps.prefs.put(p.pseudonym, (lang, region))
-            await query.answer(t("lang_set", lang))
+        if data.startswith("lang:") and code in LANGS:
+            lang, region, chosen = code, None, t("lang_set", code)
+            # The region stays as chosen with /region; otherwise it follows the language.
+            shown = await saved_region(deps, p) or region_for(
+                None, code, deps.settings.telegram.default_regions
+            )
+        elif data.startswith("rg:") and code in deps.settings.hotlines:
+            lang, region, shown = None, code, code
+            number = escape(deps.settings.hotlines[code])
+            chosen = t("region_set", p.lang, region=region_name(code, p.lang), number=number)
+        else:
+            return
+        # Stored before the answer, so every worker uses it from the next message on.
+        try:
+            await asyncio.wait_for(
+                set_preference(deps.sessions, p.pseudonym, lang=lang, region=region),
+                DB_WRITE_TIMEOUT,
+            )
+            stored = True
+        except Exception as exc:  # noqa: BLE001 - say so where other workers would not know
+            log.warning("language or region choice not stored: %s", type(exc).__name__)
+            stored = False
+        if not stored and not deps.local_caches:
+            await query.answer(t("report_failed", p.lang))
             if message is not None:
-                await reply(message, t("lang_set", lang))
+                await reply(message, t("report_failed", p.lang))
+            return
+        # A single process remembers the choice even while the database is away.
+        deps.prefs.put(p.pseudonym, (lang or p.lang, shown))
+        await query.answer(chosen[:200])
+        if message is not None:
+            await reply(message, chosen)
         return
 
     if data in ("fg:yes", "fg:no"):
@@ -1244,6 +1285,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("help", cmd_help),
         ("privacy", cmd_privacy),
         ("lang", cmd_lang),
+        ("region", cmd_region),
         ("mydata", cmd_mydata),
         ("forget", cmd_forget),
         ("digest", cmd_digest),

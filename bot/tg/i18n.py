@@ -21,6 +21,7 @@ __all__ = [
     "language_for",
     "language_of_text",
     "region_for",
+    "region_name",
     "rule_text",
     "t",
 ]
@@ -104,20 +105,20 @@ T: dict[str, dict[Lang, str]] = {
     "help": {
         "zh-hans": (
             "怎么用：\n• 转发可疑消息给我（可以一次转发几条，我会一起分析）\n• 发送聊天截图或含二维码的图片\n"
-            "• 直接粘贴文字或链接\n\n命令：/digest 本周反诈速报　/lang 语言　/privacy 隐私　/mydata 我的数据　/forget 删除我的数据\n\n"
+            "• 直接粘贴文字或链接\n\n命令：/digest 本周反诈速报　/lang 语言　/region 地区　/privacy 隐私　/mydata 我的数据　/forget 删除我的数据\n\n"
             "在群里：把我加进群，我只在发现<b>高风险</b>诈骗时回复那条消息。群管理员可用 "
             "/sentinel quiet（静音提醒）或 /sentinel off（关闭）。"
         ),
         "zh-hant": (
             "怎麼用：\n• 把可疑訊息轉傳給我（可以一次轉傳好幾則，我會一起分析）\n• 傳送對話截圖或含 QR Code 的圖片\n"
-            "• 直接貼上文字或連結\n\n指令：/digest 本週防詐快報　/lang 語言　/privacy 隱私　/mydata 我的資料　/forget 刪除我的資料\n\n"
+            "• 直接貼上文字或連結\n\n指令：/digest 本週防詐快報　/lang 語言　/region 地區　/privacy 隱私　/mydata 我的資料　/forget 刪除我的資料\n\n"
             "在群組裡：把我加進群組，我只會在發現<b>高風險</b>詐騙時回覆那則訊息。群組管理員可以用 "
             "/sentinel quiet（靜音提醒）或 /sentinel off（關閉）。"
         ),
         "en": (
             "How to use me:\n• Forward a suspicious message (several at once is fine — I'll read them "
             "together)\n• Send a screenshot or a picture with a QR code\n• Or paste the text or link\n\n"
-            "Commands: /digest this week's scam report · /lang language · /privacy · /mydata · /forget\n\n"
+            "Commands: /digest this week's scam report · /lang language · /region your region · /privacy · /mydata · /forget\n\n"
             "In groups: add me and I reply only to <b>high-risk</b> scam posts. Group admins can use "
             "/sentinel quiet (silent notices) or /sentinel off."
         ),
@@ -151,6 +152,16 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hans": "请选择语言：",
         "zh-hant": "請選擇語言：",
         "en": "Choose your language:",
+    },
+    "region_prompt": {
+        "zh-hans": "你在哪个地区？我会给你当地的反诈电话。现在是：{region}",
+        "zh-hant": "你在哪個地區？我會給你當地的反詐騙專線。目前是：{region}",
+        "en": "Where are you? I'll give you the local anti-fraud line. Now: {region}",
+    },
+    "region_set": {
+        "zh-hans": "好的，地区已设为{region}。反诈专线：{number}",
+        "zh-hant": "好的，地區已設為{region}。反詐騙專線：{number}",
+        "en": "Done — region set to {region}. Anti-fraud line: {number}",
     },
     "lang_set": {
         "zh-hans": "好的，以后我用简体中文回复。",
@@ -454,6 +465,11 @@ COMMANDS: dict[str, dict[Lang, str]] = {
     "subscribe": {"zh-hans": "订阅每周速报", "zh-hant": "訂閱每週快報", "en": "Weekly report"},
     "unsubscribe": {"zh-hans": "取消订阅", "zh-hant": "取消訂閱", "en": "Stop the weekly report"},
     "lang": {"zh-hans": "切换语言", "zh-hant": "切換語言", "en": "Change language"},
+    "region": {
+        "zh-hans": "选择地区（反诈电话）",
+        "zh-hant": "選擇地區（反詐專線）",
+        "en": "Your region (hotline)",
+    },
     "privacy": {"zh-hans": "我保存什么", "zh-hant": "我保存什麼", "en": "What I keep"},
     "mydata": {"zh-hans": "查看我的数据", "zh-hant": "查看我的資料", "en": "Show my data"},
     "forget": {"zh-hans": "删除我的数据", "zh-hant": "刪除我的資料", "en": "Delete my data"},
@@ -474,6 +490,25 @@ WEEKDAYS: dict[Lang, tuple[str, ...]] = {
     "zh-hant": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
+
+# Region names in each reading language, for /region (codes as in config.yaml's hotlines).
+REGION_NAMES: dict[str, dict[Lang, str]] = {
+    "CN": {"zh-hans": "中国大陆", "zh-hant": "中國大陸", "en": "Mainland China"},
+    "TW": {"zh-hans": "台湾", "zh-hant": "臺灣", "en": "Taiwan"},
+    "HK": {"zh-hans": "香港", "zh-hant": "香港", "en": "Hong Kong"},
+    "MO": {"zh-hans": "澳门", "zh-hant": "澳門", "en": "Macau"},
+    "SG": {"zh-hans": "新加坡", "zh-hant": "新加坡", "en": "Singapore"},
+    "MY": {"zh-hans": "马来西亚", "zh-hant": "馬來西亞", "en": "Malaysia"},
+    "US": {"zh-hans": "美国", "zh-hant": "美國", "en": "United States"},
+    "GB": {"zh-hans": "英国", "zh-hant": "英國", "en": "United Kingdom"},
+    "AU": {"zh-hans": "澳大利亚", "zh-hant": "澳洲", "en": "Australia"},
+    "CA": {"zh-hans": "加拿大", "zh-hant": "加拿大", "en": "Canada"},
+}
+
+
+def region_name(code: str, lang: Lang) -> str:
+    return REGION_NAMES.get(code, {}).get(lang, code)
+
 
 LANG_LABELS: dict[Lang, str] = {"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}
 

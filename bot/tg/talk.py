@@ -87,8 +87,8 @@ async def saved_person(deps: Deps, user_id: int, lang_code: str | None) -> Perso
     pre = PREFETCHED.get()
     if pre is not None and pre.user == pseudonym:
         if pre.lang in LANGS:
-            return Person(pseudonym, pre.lang, pre.region or region_for(None, pre.lang, regions))
-        return Person(pseudonym, lang, region)
+            lang, region = pre.lang, region_for(None, pre.lang, regions)
+        return Person(pseudonym, lang, pre.region or region)
     cached = deps.prefs.get(pseudonym) if deps.local_caches else None
     if cached is None:
         try:
@@ -99,7 +99,9 @@ async def saved_person(deps: Deps, user_id: int, lang_code: str | None) -> Perso
             return Person(pseudonym, lang, region)
         if pref is not None and pref.lang in LANGS:
             lang = pref.lang
-            region = pref.region or region_for(None, lang, regions)
+            region = region_for(None, lang, regions)
+        if pref is not None and pref.region:
+            region = pref.region  # chosen with /region, whatever the language
         cached = (lang, region)
         if deps.local_caches:
             deps.prefs.put(pseudonym, cached)

@@ -463,3 +463,33 @@ def test_an_album_gets_one_check_and_one_reply(tmp_path: Path) -> None:
             assert "图片" in texts[1]
 
     run(go())
+
+
+def test_region_is_chosen_with_region_and_survives_a_change_of_language(tmp_path: Path) -> None:
+    """An English reader in Australia is not sent to Action Fraud: /region offers every region
+    with a hotline, the choice shows in every warning, and choosing a language later keeps it."""
+
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            user = r.emu.make_user(language_code="en")
+            chat = r.emu.private_chat(user)
+            r.emu.send_text(chat, user, "/region")
+            [ask] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            offered = buttons(ask)
+            assert "Australia" in offered and "Taiwan" in offered and len(offered) >= 10
+            assert "United Kingdom" in ask["text"]  # plain "en" starts as the UK
+            r.emu.press_button(chat, user, ask, "rg:AU")
+            _, done = await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
+            assert "Australia" in done["text"] and "scamwatch.gov.au" in done["text"]
+            r.emu.send_text(chat, user, FAKE_CS_EN)
+            *_, verdict = await r.emu.wait_for_messages(chat["id"], count=3, timeout=60)
+            assert "scamwatch.gov.au" in verdict["text"] and "Action Fraud" not in verdict["text"]
+            r.emu.send_text(chat, user, "/lang")
+            *_, lang = await r.emu.wait_for_messages(chat["id"], count=4, timeout=60)
+            r.emu.press_button(chat, user, lang, "lang:zh-hant")
+            await r.emu.wait_for_messages(chat["id"], count=5, timeout=60)
+            r.emu.send_text(chat, user, FAKE_CS_ZH)
+            *_, zh = await r.emu.wait_for_messages(chat["id"], count=6, timeout=60)
+            assert "scamwatch.gov.au" in zh["text"] and "165" not in zh["text"]
+
+    run(go())
