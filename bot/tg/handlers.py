@@ -252,7 +252,13 @@ async def cmd_start(update: Update, context: Ctx) -> None:
     deps = deps_of(context)
     p = await person(update, deps)
     assert update.message is not None
-    await reply(update.message, t("start", p.lang), lang_buttons())
+    text = t("start", p.lang)
+    number = hotline(deps, p.region)
+    if number:
+        # The region is offered from the Telegram language; /region changes it.
+        name = region_name(p.region, p.lang)
+        text += "\n\n" + t("start_region", p.lang, region=name, number=escape(number))
+    await reply(update.message, text, lang_buttons())
 
 
 async def cmd_start_group(update: Update, context: Ctx) -> None:

@@ -158,6 +158,11 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hant": "你在哪個地區？我會給你當地的反詐騙專線。目前是：{region}",
         "en": "Where are you? I'll give you the local anti-fraud line. Now: {region}",
     },
+    "start_region": {
+        "zh-hans": "📍 地区：{region}（反诈专线 {number}）。不对的话发送 /region 修改。",
+        "zh-hant": "📍 地區：{region}（反詐騙專線 {number}）。不對的話傳送 /region 修改。",
+        "en": "📍 Region: {region} (anti-fraud line {number}). Not right? Send /region.",
+    },
     "region_set": {
         "zh-hans": "好的，地区已设为{region}。反诈专线：{number}",
         "zh-hant": "好的，地區已設為{region}。反詐騙專線：{number}",

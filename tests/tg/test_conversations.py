@@ -21,6 +21,7 @@ def test_start_help_privacy_and_language_choice(tmp_path: Path) -> None:
             r.emu.send_text(chat, user, "/start")
             [start] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
             assert "Forward" in start["text"] and "don't keep your messages" in start["text"]
+            assert "Region: United Kingdom" in start["text"] and "/region" in start["text"]
             assert buttons(start) == ["简体中文", "繁體中文", "English"]
             r.emu.press_button(chat, user, start, "lang:zh-hant")
             await r.emu.wait_for_messages(chat["id"], count=2, timeout=60)
