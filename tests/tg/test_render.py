@@ -74,3 +74,23 @@ def test_group_warnings_speak_the_language_of_the_post() -> None:
     assert language_of_text("您好，我是快遞理賠專員，您的包裹遺失了", "en") == "zh-hant"
     assert language_of_text("Your parcel is held, pay the fee", "zh-hans") == "en"
     assert language_of_text("12345 !!!", "zh-hant") == "zh-hant"
+
+
+def test_a_reader_outside_the_mainland_is_never_sent_to_its_hotline(engine: Engine) -> None:
+    """Rules' advice names no regional number: the reader's own line is added for them, so a
+    Taiwanese reader sees 165 and never 96110, whichever rule matched."""
+    from bot.engine.ruletest import iter_examples
+
+    rules_seen = set()
+    for _, kind, _, text in iter_examples(engine):
+        if kind != "scam":
+            continue
+        verdict = engine.check(text)
+        if verdict.rule is None or verdict.rule.id in rules_seen:
+            continue
+        rules_seen.add(verdict.rule.id)
+        for lang in ("zh-hant", "en"):
+            html = render_verdict(verdict, lang, "TW", "165", "ref").html
+            assert "96110" not in html, (verdict.rule.id, lang)
+            assert "165" in html
+    assert len(rules_seen) >= 30
