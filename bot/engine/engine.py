@@ -392,7 +392,14 @@ class Engine:
         """Check the next message(s) of a conversation whose earlier messages are gone: what
         the engine concluded from them (``carried``) counts as if they were here, without
         their text (so without quotes). Returns the verdict and what to carry on."""
-        scans = self._scans(texts, links)
+        count = len([texts] if isinstance(texts, str) else texts)
+        return self._continue(self._scans(texts, links), count, carried)
+
+    def _continue(
+        self, scans: list[_Scan], count: int, carried: Carried | None
+    ) -> tuple[Verdict, Carried]:
+        """``check_continuing`` on the scans of ``count`` messages (not changed here)."""
+        scans = list(scans)
         langs = message_languages([s.norm.text for s in scans])
         if carried is not None and carried.signals:
             hits: dict[int, list[tuple[int, int]]] = {}
@@ -411,9 +418,7 @@ class Engine:
             ranked = sorted(tallies, key=lambda t: (RISK_ORDER[t.risk], t.score), reverse=True)
             keep = {t.rule.rule.id for t in ranked[:MAX_CARRIED_RULES]}
             signals = {s for s in signals if s[0] in keep}
-        messages = (carried.messages if carried is not None else 0) + len(
-            [texts] if isinstance(texts, str) else texts
-        )
+        messages = (carried.messages if carried is not None else 0) + count
         return verdict, Carried(frozenset(signals), frozenset(langs), messages)
 
     def check_follow_on(
@@ -431,11 +436,13 @@ class Engine:
         adds clues of that rule and the continued verdict is no weaker than this message
         alone (a second screenshot of the same chat), or when the person ``asks`` about it
         ("what do I do now?") and this message alone matches nothing. Otherwise this message
-        is checked on its own (False)."""
-        fresh, carry = self.check_continuing(texts, links)
+        is checked on its own (False). The messages are scanned once for all of this."""
+        count = len([texts] if isinstance(texts, str) else texts)
+        scans = self._scans(texts, links)
+        fresh, carry = self._continue(scans, count, None)
         if earlier is None or not earlier.signals or earlier_rule is None:
             return fresh, carry, False
-        cont, cont_carry = self.check_continuing(texts, links, earlier)
+        cont, cont_carry = self._continue(scans, count, earlier)
         if cont.rule is None or cont.rule.id != earlier_rule:
             return fresh, carry, False
         same = (
@@ -447,7 +454,8 @@ class Engine:
             return fresh, carry, False
         if asks and fresh.risk == "none":
             return cont, cont_carry, True
-        own = self.score_rule(texts, earlier_rule)
+        # The earlier rule on this message's texts alone (its hidden links are scanned last).
+        own = self._score_rule_scans(scans[:count], earlier_rule)
         if own is None or own.score <= 0 or RISK_ORDER[cont.risk] < RISK_ORDER[fresh.risk]:
             return fresh, carry, False
         # A message that another rule recognises, and this one does not on its own, is a new
@@ -502,9 +510,13 @@ class Engine:
     def score_rule(self, texts: str | Sequence[str], rule_id: str) -> Verdict | None:
         """How one rule alone scores these messages (for its examples and for moderators)."""
         messages = [texts] if isinstance(texts, str) else list(texts)
+        if self.rules.rule(rule_id) is None:
+            return None
+        return self._score_rule_scans([self._scan(t) for t in messages], rule_id)
+
+    def _score_rule_scans(self, scans: list[_Scan], rule_id: str) -> Verdict | None:
         for cr in self.rules.rules:
             if cr.rule.id == rule_id:
-                scans = [self._scan(t) for t in messages]
                 langs = message_languages([s.norm.text for s in scans])
                 if langs.isdisjoint(cr.rule.languages):
                     return Verdict(risk="none", rule=_ref(cr.rule))
