@@ -770,6 +770,24 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     )
 
 
+def carried_state(carry: Carried) -> dict[str, Any]:
+    """What a check carried, as JSON for shared state (rule ids and clue names, no text)."""
+    return {
+        "signals": sorted(carry.signals),
+        "langs": sorted(carry.langs),
+        "messages": carry.messages,
+    }
+
+
+def carried_of(held: dict[str, Any]) -> Carried:
+    """The ``Carried`` kept by ``carried_state``, read back."""
+    return Carried(
+        frozenset((str(r), str(n)) for r, n in held.get("signals", ())),
+        frozenset(str(x) for x in held.get("langs", ())),
+        int(held.get("messages", 0)),
+    )
+
+
 async def recall_last_check(deps: Deps, p: Person) -> tuple[Carried | None, str | None]:
     """What the person's previous check found (rule id and clue names), if recent enough."""
     if deps.settings.telegram.follow_up_seconds <= 0:
@@ -777,12 +795,7 @@ async def recall_last_check(deps: Deps, p: Person) -> tuple[Carried | None, str 
     held = await deps.pacing.recall("last_check", p.pseudonym)
     if not isinstance(held, dict) or not isinstance(held.get("rule"), str):
         return None, None
-    carried = Carried(
-        frozenset((str(r), str(n)) for r, n in held.get("signals", ())),
-        frozenset(str(x) for x in held.get("langs", ())),
-        int(held.get("messages", 0)),
-    )
-    return carried, held["rule"]
+    return carried_of(held), held["rule"]
 
 
 async def keep_last_check(deps: Deps, p: Person, verdict: Verdict, carry: Carried) -> None:
@@ -792,12 +805,7 @@ async def keep_last_check(deps: Deps, p: Person, verdict: Verdict, carry: Carrie
     ttl = deps.settings.telegram.follow_up_seconds
     if ttl <= 0 or verdict.rule is None or verdict.risk == "none":
         return
-    state = {
-        "rule": verdict.rule.id,
-        "signals": sorted(carry.signals),
-        "langs": sorted(carry.langs),
-        "messages": carry.messages,
-    }
+    state = {"rule": verdict.rule.id, **carried_state(carry)}
     await deps.pacing.keep("last_check", p.pseudonym, state, ttl)
 
 
@@ -863,19 +871,13 @@ async def answer_continuing(deps: Deps, piece: Piece) -> None:
         and abs(date - float(held.get("date", 0))) <= max(window, 1.0)
         and int(held.get("messages", 0)) < deps.settings.engine.conversation_max_messages
     ):
-        carried = Carried(
-            frozenset((str(r), str(n)) for r, n in held.get("signals", ())),
-            frozenset(str(x) for x in held.get("langs", ())),
-            int(held.get("messages", 0)),
-        )
+        carried = carried_of(held)
     else:
         held = None
     verdict, carry = await run_check_continuing(deps, piece.text, piece.links, carried)
     answer = _answer_of(verdict)
     state: dict[str, Any] = {
-        "signals": sorted(carry.signals),
-        "langs": sorted(carry.langs),
-        "messages": carry.messages,
+        **carried_state(carry),
         "date": date,
         "reply": held.get("reply") if held else None,
         "answer": held.get("answer") if held else None,
