@@ -21,9 +21,17 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
+# What OpenCC's phrase tables leave in mainland form: Taiwan writes accounts and transfers
+# with 帳 (帳戶, 轉帳, 帳號; OpenCC keeps 賬), and both Taiwan and Hong Kong quote with 「」.
+_TW_FIXES = str.maketrans({"賬": "帳", "“": "「", "”": "」", "‘": "『", "’": "』"})
+_HK_FIXES = str.maketrans({"“": "「", "”": "」", "‘": "『", "’": "』"})
+
+
 @lru_cache(maxsize=4096)
 def to_traditional(text: str, region: str = "TW") -> str:
-    return str(_converter("s2hk" if region == "HK" else "s2twp").convert(text))
+    if region == "HK":
+        return str(_converter("s2hk").convert(text)).translate(_HK_FIXES)
+    return str(_converter("s2twp").convert(text)).translate(_TW_FIXES)
 
 
 def rule_text(zh: str, en: str, lang: Lang, region: str = "TW") -> str:

@@ -716,5 +716,8 @@ class Engine:
             next_stages=next_stages,
             advice_zh=tuple(rule.advice.zh),
             advice_en=tuple(rule.advice.en),
+            regional_advice=tuple(
+                (code, tuple(a.zh), tuple(a.en)) for code, a in rule.regional_advice.items()
+            ),
             negatives=tuple(negatives),
         )

@@ -7,6 +7,7 @@ YAML with line numbers lives in ``loader``; turning rules into matchers lives in
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -124,7 +125,19 @@ class Rule(Strict):
     stages: list[Stage] = Field(min_length=1)
     negatives: list[Signal] = Field(default_factory=list)
     advice: TextList
+    # Advice for readers in a region, in place of ``advice`` (keys: region codes as in
+    # config.yaml, e.g. TW, US): a Taiwanese reader is not told about mainland products, an
+    # American not about Action Fraud. Regions not listed read ``advice``.
+    regional_advice: dict[str, TextList] = Field(default_factory=dict)
     examples: Examples
+
+    @field_validator("regional_advice")
+    @classmethod
+    def _region_codes(cls, v: dict[str, TextList]) -> dict[str, TextList]:
+        bad = sorted(k for k in v if not re.fullmatch(r"[A-Z]{2}", k))
+        if bad:
+            raise ValueError(f"regional_advice keys must be two-letter region codes, not {bad}")
+        return v
 
     @model_validator(mode="after")
     def _unique_stage_ids(self) -> Rule:

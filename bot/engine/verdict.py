@@ -100,6 +100,8 @@ class Verdict:
     next_stages: tuple[StageRef, ...] = ()
     advice_zh: tuple[str, ...] = ()
     advice_en: tuple[str, ...] = ()
+    # (region, zh, en): the rule's advice for readers in that region, in place of the above.
+    regional_advice: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
     negatives: tuple[SignalHit, ...] = ()
     domains: tuple[str, ...] = ()
     entity_kinds: tuple[str, ...] = ()
@@ -115,6 +117,14 @@ class Verdict:
         """The stage to tell the person they have reached: only when the risk is medium or
         high, so a low-risk verdict never claims "step 3 of 4" (it lists the clues seen)."""
         return self.furthest_stage if self.risk in ("medium", "high") else None
+
+    def advice_for(self, region: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The advice (zh, en) for a reader in ``region``: its regional variant if the rule
+        has one, else the rule's general advice."""
+        for code, zh, en in self.regional_advice:
+            if code == region:
+                return zh, en
+        return self.advice_zh, self.advice_en
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:

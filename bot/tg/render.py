@@ -138,7 +138,7 @@ def render_verdict(
         ]
         parts.append("\n".join(nxt))
 
-    advice_src = list(zip(verdict.advice_zh, verdict.advice_en, strict=False))
+    advice_src = list(zip(*verdict.advice_for(region), strict=False))
     todo = [t("todo", lang)] + [
         "• " + escape(rule_text(zh, en, lang, region)) for zh, en in advice_src
     ]
@@ -172,7 +172,7 @@ def _title_and_advice(verdict: Verdict, lang: Lang, region: str) -> tuple[str, s
     title = escape(rule_text(verdict.rule.title_zh, verdict.rule.title_en, lang, region))
     advice = "\n".join(
         "• " + escape(rule_text(zh, en, lang, region))
-        for zh, en in list(zip(verdict.advice_zh, verdict.advice_en, strict=False))[:2]
+        for zh, en in list(zip(*verdict.advice_for(region), strict=False))[:2]
     )
     return title, advice
 

@@ -124,3 +124,16 @@ def test_the_fast_loader_reads_every_bundled_file_as_the_pure_python_one_does() 
                 parser.dispose()
             results.append((data, lines))
         assert results[0] == results[1], path
+
+
+def test_regional_advice_replaces_the_advice_for_that_region_only(rule_dir: RuleDir) -> None:
+    regional = "regional_advice:\n  TW:\n    zh: [只給台灣讀者]\n    en: [for Taiwan only]\n"
+    text = mini_rule("reg").replace("examples:", regional + "examples:")
+    engine = Engine.from_dir(rule_dir(reg=text))
+    verdict = engine.check("您好，我是快递理赔专员，您的包裹丢失了，请加微信办理三倍理赔")
+    assert verdict.rule is not None
+    assert verdict.advice_for("TW") == (("只給台灣讀者",), ("for Taiwan only",))
+    assert verdict.advice_for("HK") == (verdict.advice_zh, verdict.advice_en)
+    bad = text.replace("  TW:", "  Taiwan:")
+    found = problems(rule_dir(reg=bad))
+    assert any("reg.yaml:" in p and "region codes" in p for p in found), found

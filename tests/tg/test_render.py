@@ -94,3 +94,35 @@ def test_a_reader_outside_the_mainland_is_never_sent_to_its_hotline(engine: Engi
             assert "96110" not in html, (verdict.rule.id, lang)
             assert "165" in html
     assert len(rules_seen) >= 30
+
+
+def test_a_taiwanese_reader_reads_taiwanese_advice(engine: Engine) -> None:
+    """A Taiwanese reader of a fake customer-service or loan warning is not told about mainland
+    credit products or the mainland credit bureau, and reads 轉帳 as written in Taiwan."""
+    for text in (
+        "您好，我是某购物平台客服，您的订单被误设为分期付款，每月都会自动扣款，"
+        "需要您到ATM按我的指示操作解除分期",
+        "您好，我是贷款专员，您的额度已经批下来了，但您填写的银行卡号有误，资金被冻结，"
+        "请先转账3000元解冻费",
+    ):
+        verdict = engine.check(text)
+        assert verdict.risk in ("medium", "high"), text
+        tw = render_verdict(verdict, "zh-hant", "TW", "165", "ref").html
+        cn = render_verdict(verdict, "zh-hans", "CN", "96110", "ref").html
+        for mainland in ("借唄", "備用金", "征信中心", "轉賬", "賬戶"):
+            assert mainland not in tw, (verdict.rule.id if verdict.rule else None, mainland)
+        assert tw != _S2TW.convert(cn)  # not merely the mainland advice in other characters
+
+
+def test_english_advice_fits_the_readers_country(engine: Engine) -> None:
+    toll = engine.check(
+        "Toll Services: You have an unpaid toll balance of $4.15. To avoid a late fee of "
+        "$50.00, pay now at https://ezpass-tolls.example-pay.com"
+    )
+    assert toll.rule is not None and toll.rule.id == "en-toll-tax-refund"
+    us = render_verdict(toll, "en", "US", "1-877-382-4357", "ref").html
+    gb = render_verdict(toll, "en", "GB", "0300 123 2040", "ref").html
+    au = render_verdict(toll, "en", "AU", "1300 292 371", "ref").html
+    assert "irs.gov" in us and "gov.uk" not in us
+    assert "gov.uk" in gb and "irs.gov" not in gb
+    assert "gov.uk" not in au and "irs.gov" not in au
