@@ -62,6 +62,8 @@ def transcript(r: Running, group: dict[str, Any], posts: list[dict[str, Any]]) -
     lines = []
     for m in sorted(seen, key=lambda m: m["message_id"]):
         who = m["from"]["first_name"] if m["from"]["id"] != r.emu.bot_user["id"] else "Sentinel"
+        if "sender_chat" in m:
+            who = f"{m['sender_chat']['title']} (anonymous admin)"
         body = m.get("text") or f"[{'photo' if 'photo' in m else 'file'}] {m.get('caption', '')}"
         gone = "  [deleted by the bot]" if m["message_id"] in deleted else ""
         keys = [
@@ -203,13 +205,14 @@ def test_without_the_right_to_delete_the_bot_says_so_once_and_replies_instead(
             emu.set_bot_rights(group, admin, can_delete_messages=False)
             # The group's anonymous admin chooses the mode (answered in the bot's default
             # language: @GroupAnonymousBot has none); told at once that it cannot work yet.
-            emu.post_as_chat(group, "/sentinel delete")
+            anonymous = emu.post_as_chat(group, "/sentinel delete")
             msgs = await emu.wait_for_messages(group, count=2)
             assert msgs[1]["text"].startswith("已设置：delete")
             assert "我在这里还没有删除消息的权限" in msgs[1]["text"]
             member = emu.make_user("Bob", language_code="en")
             first = emu.send_text(group, member, FAKE_CS_EN)
             second = emu.send_text(group, member, FAKE_CS_EN_2)
+            posts = [first, second]
             msgs = await emu.wait_for_messages(group, count=4)
             replies = {m["reply_to_message"]["message_id"]: m["text"] for m in msgs[2:]}
             assert set(replies) == {first["message_id"], second["message_id"]}
@@ -218,7 +221,7 @@ def test_without_the_right_to_delete_the_bot_says_so_once_and_replies_instead(
 
             # Given the right, it deletes; the right taken away again: said once more, once.
             emu.set_bot_rights(group, admin, can_delete_messages=True)
-            emu.send_text(group, member, FAKE_CS_EN)
+            posts.append(emu.send_text(group, member, FAKE_CS_EN))
             msgs = await emu.wait_for_messages(group, count=5)
             assert msgs[4]["text"].startswith("🛡 I deleted a post")
             emu.set_bot_rights(group, admin, can_delete_messages=False)
@@ -234,5 +237,6 @@ def test_without_the_right_to_delete_the_bot_says_so_once_and_replies_instead(
             msgs = await emu.wait_for_messages(group, count=8)
             assert msgs[7]["reply_to_message"]["message_id"] == quoted["message_id"]
             assert len(emu.deleted_messages(group)) == 1
+            print("\n" + transcript(r, group, [anonymous, *posts, *later, quoted]))
 
     run(go())
