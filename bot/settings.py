@@ -86,8 +86,9 @@ class TelegramSettings(_Section):
     # Webhook workers share flood counts, warn-once marks and forwarded conversations through
     # the database; a read or write slower than this falls back to the worker's own memory.
     shared_state_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
-    # Groups: "on" warns on high risk, "quiet" warns silently, "off" does not check.
-    group_default_mode: Literal["on", "quiet", "off"] = "on"
+    # Groups: "on" warns on high risk, "quiet" warns silently, "delete" deletes the post and
+    # tells the admins (when the bot may delete there; else it warns), "off" does not check.
+    group_default_mode: Literal["on", "quiet", "delete", "off"] = "on"
     # Region (for the hotline) when the user's Telegram language does not tell.
     default_regions: dict[str, str] = Field(
         default_factory=lambda: {"zh-hans": "CN", "zh-hant": "TW", "en": "GB"}

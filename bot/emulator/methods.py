@@ -310,8 +310,7 @@ class BotApi(World):
         if message is None:
             raise bad_request("message to delete not found")
         own = message["from"]["id"] == self.bot_user["id"]
-        admin = self._bot_status(chat) in ("administrator", "creator")
-        if not (own or chat["type"] == "private" or admin):
+        if not (own or chat["type"] == "private" or self._bot_may_delete(chat)):
             raise bad_request("message can't be deleted")
         self._deleted.add((chat["id"], message["message_id"]))
         return True
@@ -409,7 +408,7 @@ class BotApi(World):
         chat = self._chat(params["chat_id"])
         user_id = params["user_id"]
         if user_id == self.bot_user["id"]:
-            return self._member(self._bot_status(chat), self.bot_user)
+            return self._bot_member(chat)
         user = self._users.get(user_id)
         if user is None:
             raise bad_request("user not found")
@@ -426,8 +425,10 @@ class BotApi(World):
         admins = []
         for user_id, status in self._members[chat["id"]].items():
             if status in ("creator", "administrator"):
-                user = self.bot_user if user_id == self.bot_user["id"] else self._users[user_id]
-                admins.append(self._member(status, user))
+                if user_id == self.bot_user["id"]:
+                    admins.append(self._bot_member(chat))
+                else:
+                    admins.append(self._member(status, self._users[user_id]))
         admins.sort(key=lambda m: m["status"] != "creator")
         return admins
 

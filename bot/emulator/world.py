@@ -119,6 +119,8 @@ class World:
         self._users: dict[int, JSON] = {}
         self._chats: dict[int, JSON] = {}
         self._members: dict[int, dict[int, str]] = {}  # chat id -> user id -> status
+        # The bot's administrator rights where they differ from ADMIN_RIGHTS (chat id -> rights).
+        self._bot_rights: dict[int, JSON] = {}
         self._blocked: set[int] = set()
         self._messages: dict[int, dict[int, JSON]] = {}
         self._next_message_id: dict[int, int] = {}
@@ -214,6 +216,34 @@ class World:
         if bot_before in ("member", "administrator") and bot_after != bot_before:
             promoter = self._users[humans[0]["id"]] if humans else self.bot_user
             self._set_bot_status(chat, promoter, bot_after)
+
+    def set_bot_rights(self, group: JSON, by: JSON, **rights: bool) -> JSON:
+        """`by` changes the administrator rights of the bot (already an administrator of
+        `group`), e.g. ``can_delete_messages=False``; enqueues the my_chat_member update
+        Telegram sends for it and returns it."""
+        chat = self._known_chat(group)
+        if self._bot_status(chat) != "administrator":
+            raise ValueError("set_bot_rights: make the bot an administrator first (set_admins)")
+        unknown = set(rights) - {
+            f.name
+            for f in self._spec.types["ChatMemberAdministrator"].fields
+            if f.name.startswith("can_")
+        }
+        if unknown:
+            raise ValueError(f"set_bot_rights: no such rights {sorted(unknown)}")
+        self._known_user(by)
+        old = self._bot_member(chat)
+        self._bot_rights[chat["id"]] = self._bot_rights.get(chat["id"], {}) | rights
+        return self._enqueue(
+            "my_chat_member",
+            {
+                "chat": chat,
+                "from": self._users[by["id"]],
+                "date": now(),
+                "old_chat_member": old,
+                "new_chat_member": self._bot_member(chat),
+            },
+        )
 
     def add_bot_to_group(self, group: JSON, by: JSON) -> JSON:
         """`by` adds the bot to `group`; enqueues the my_chat_member update and returns it."""
@@ -652,19 +682,39 @@ class World:
         )
 
     def _set_bot_status(self, chat: JSON, by: JSON, status: str) -> JSON:
-        old = self._bot_status(chat)
+        old = self._bot_member(chat)
         if chat["type"] != "private":
             self._members[chat["id"]][self.bot_user["id"]] = status
+            if status != "administrator":
+                self._bot_rights.pop(chat["id"], None)  # promoted again: the default rights
+        new = self._bot_member(chat) if chat["type"] != "private" else None
         return self._enqueue(
             "my_chat_member",
             {
                 "chat": chat,
                 "from": by,
                 "date": now(),
-                "old_chat_member": self._member(old, self.bot_user),
-                "new_chat_member": self._member(status, self.bot_user),
+                "old_chat_member": old,
+                "new_chat_member": new or self._member(status, self.bot_user),
             },
         )
+
+    def _bot_may_delete(self, chat: JSON) -> bool:
+        """Whether the bot may delete others' messages in ``chat``: in a basic group any
+        administrator may; in a supergroup only one with the can_delete_messages right."""
+        if self._bot_status(chat) not in ("administrator", "creator"):
+            return False
+        if chat["type"] == "group" or self._bot_status(chat) == "creator":
+            return True
+        return bool(self._bot_member(chat)["can_delete_messages"])
+
+    def _bot_member(self, chat: JSON) -> JSON:
+        """The bot's ChatMember in ``chat``, with the rights it was given there."""
+        status = self._bot_status(chat)
+        member = self._member(status, self.bot_user)
+        if status == "administrator":
+            member |= self._bot_rights.get(chat["id"], {})
+        return member
 
     def _member(self, status: str, user: JSON) -> JSON:
         subtype = {

@@ -106,7 +106,9 @@ class UserPref(Base):
 
 
 class ChatSetting(Base):
-    """A group's choice: ``on`` (warn on high risk), ``quiet`` (warn silently) or ``off``."""
+    """A group's choice: ``on`` (warn on high risk), ``quiet`` (warn silently), ``delete``
+    (delete a high-risk post and tell the admins) or ``off``. A plain string: a new mode
+    needs no migration."""
 
     __tablename__ = "chat_settings"
 

@@ -205,7 +205,7 @@ async def get_chat_mode(sessions: Sessions, chat_pseudonym: str) -> str | None:
 
 
 async def set_chat_mode(sessions: Sessions, chat_pseudonym: str, mode: str) -> None:
-    if mode not in ("on", "quiet", "off"):
+    if mode not in ("on", "quiet", "delete", "off"):
         raise ValueError(f"unknown group mode {mode!r}")
     async with sessions() as s, s.begin():
         row = await s.get(ChatSetting, chat_pseudonym)

@@ -21,6 +21,7 @@ from bot.settings import Settings
 from bot.storage import HitWriter
 from bot.tg.media import ImageReader
 from bot.tg.pacing import LRU, Gatherer, SerialWorker, SharedPacing
+from bot.tg.removed import RemovedPosts
 from bot.tg.sending import DigestSender
 
 _KEY = "sentinel.deps"
@@ -61,6 +62,8 @@ class Deps:
     # Business connections (id -> the owner's user id, private chat id and language), read
     # from Telegram on first use; in memory only.
     business: LRU[str, tuple[int, int, str | None]] = field(default_factory=lambda: LRU(1000))
+    # Group posts removed in "delete" mode, for an admin's Restore: this process's memory only.
+    removed: RemovedPosts = field(default_factory=RemovedPosts)
     local_caches: bool = True
     background: list[Any] = field(default_factory=list)  # start-up work running in threads
     # The digest broadcast running in this process, if any, and how to stop it gracefully.

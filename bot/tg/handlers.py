@@ -14,21 +14,25 @@ import functools
 import logging
 import re
 import zlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, Literal
 
 from telegram import (
+    Bot,
+    ChatMemberAdministrator,
+    ChatMemberOwner,
     Document,
     LinkPreviewOptions,
     Message,
     MessageEntity,
     PhotoSize,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -77,6 +81,7 @@ from bot.tg.i18n import (
 )
 from bot.tg.media import ImageError, TooManyPixels, cap
 from bot.tg.pacing import FloodKind, within
+from bot.tg.removed import RemovedPost
 from bot.tg.render import (
     Button,
     Reply,
@@ -84,6 +89,7 @@ from bot.tg.render import (
     feedback_buttons,
     render_business_warning,
     render_group_warning,
+    render_removed_notice,
     render_verdict,
 )
 from bot.tg.sending import HANDLER_FAILED, HIT_SINK, send_digest, with_retries
@@ -95,6 +101,13 @@ Ctx = ContextTypes.DEFAULT_TYPE
 DB_WRITE_TIMEOUT = 2.0
 # A group message warned about is not warned about again for two days (edits included).
 WARNED_SECONDS = 2 * 24 * 3600
+# A group in "delete" mode where the bot may not delete is told so once in this long (and
+# again once it could delete and then could not, or an admin chooses the mode again).
+NODELETE_SECONDS = 30 * 24 * 3600
+# What /sentinel can be set to (see ``cmd_sentinel``).
+GROUP_MODES = ("on", "quiet", "delete", "off")
+# Telegram's @GroupAnonymousBot: the sender of what a group's anonymous admin does there.
+ANONYMOUS_ADMIN_ID = 1087968824
 
 
 # --- sending, reliably -----------------------------------------------------------------------
@@ -400,6 +413,10 @@ async def cmd_digest(update: Update, context: Ctx) -> None:
 
 
 async def is_group_admin(message: Message, user_id: int) -> bool:
+    """Whether ``user_id`` is an admin of the message's group. A message signed by the group
+    itself was sent by one of its anonymous admins (only they can post so)."""
+    if message.sender_chat is not None and message.sender_chat.id == message.chat_id:
+        return True
     member = await with_retries(
         lambda: message.get_bot().get_chat_member(message.chat_id, user_id), "getChatMember"
     )
@@ -456,26 +473,57 @@ async def subscription(update: Update, context: Ctx, *, on: bool) -> None:
 
 
 async def cmd_sentinel(update: Update, context: Ctx) -> None:
-    """Group admins: /sentinel on | quiet | off."""
+    """Group admins: /sentinel on | quiet | delete | off; /sentinel alone explains them."""
     deps = deps_of(context)
     p = await person(update, deps)
     message = update.message
     assert message is not None and update.effective_user is not None
-    args = context.args or []
-    if len(args) != 1 or args[0] not in ("on", "quiet", "off"):
-        await reply(message, t("group_usage", p.lang))
+    args = [a.lower() for a in context.args or []]
+    chat_key = deps.pseudonym(message.chat_id)
+    if len(args) != 1 or args[0] not in GROUP_MODES:
+        modes = "\n".join(f"• <b>{m}</b> — {t(f'mode_{m}', p.lang)}" for m in GROUP_MODES)
+        now = await group_mode(deps, chat_key)
+        await reply(message, t("sentinel_modes", p.lang, modes=modes, mode=now))
         return
+    choice = args[0]
     if not await is_group_admin(message, update.effective_user.id):
         await reply(message, t("admins_only", p.lang))
         return
     try:
-        await set_chat_mode(deps.sessions, deps.pseudonym(message.chat_id), args[0])
+        await set_chat_mode(deps.sessions, chat_key, choice)
     except Exception as exc:  # noqa: BLE001 - tell the admin it did not take effect
         log.warning("group mode not stored: %s", type(exc).__name__)
         await reply(message, t("report_failed", p.lang))
         return
-    deps.group_modes.put(deps.pseudonym(message.chat_id), args[0])
-    await reply(message, t("group_mode", p.lang, mode=args[0]))
+    deps.group_modes.put(chat_key, choice)
+    text = t("group_mode", p.lang, mode=choice, what=t(f"mode_{choice}", p.lang))
+    if choice == "delete":
+        # Said here, now, rather than on the first scam post: a post then only replies.
+        await deps.pacing.release("nodelete", chat_key, 0)
+        if not await bot_may_delete(message.get_bot(), message):
+            text += "\n\n" + t("cannot_delete_yet", p.lang)
+            await deps.pacing.once("nodelete", chat_key, 0, NODELETE_SECONDS)
+    await reply(message, text)
+
+
+async def group_mode(deps: Deps, chat_key: str) -> str:
+    """The group's mode: what the webhook claim prefetched, the cache, or the database (the
+    default when nothing is saved or the database is slow)."""
+    default = deps.settings.telegram.group_default_mode
+    pre = PREFETCHED.get()
+    if pre is not None and pre.chat == chat_key:
+        return pre.mode or default
+    mode = deps.group_modes.get(chat_key) if deps.local_caches else None
+    if mode is not None:
+        return mode
+    try:
+        stored = await within(get_chat_mode(deps.sessions, chat_key), DB_READ_TIMEOUT)
+    except Exception:  # noqa: BLE001 - without the database, use the default (uncached)
+        return default
+    mode = stored or default
+    if deps.local_caches:
+        deps.group_modes.put(chat_key, mode)
+    return mode
 
 
 # --- private messages ------------------------------------------------------------------------
@@ -937,20 +985,7 @@ async def on_group_message(update: Update, context: Ctx) -> None:
         await cmd_check(update, context)  # "@bot" in reply to a post: check that post
         return
     chat_key = deps.pseudonym(message.chat_id)
-    pre = PREFETCHED.get()
-    mode: str | None
-    if pre is not None and pre.chat == chat_key:
-        mode = pre.mode or deps.settings.telegram.group_default_mode
-    else:
-        mode = deps.group_modes.get(chat_key) if deps.local_caches else None
-    if mode is None:
-        try:
-            stored = await within(get_chat_mode(deps.sessions, chat_key), DB_READ_TIMEOUT)
-            mode = stored or deps.settings.telegram.group_default_mode
-            if deps.local_caches:
-                deps.group_modes.put(chat_key, mode)
-        except Exception:  # noqa: BLE001 - without the database, use the default (uncached)
-            mode = deps.settings.telegram.group_default_mode
+    mode = await group_mode(deps, chat_key)
     if mode == "off":
         return
     text = user_text(message)
@@ -976,15 +1011,103 @@ async def on_group_message(update: Update, context: Ctx) -> None:
     group_lang = language_of_text(text, lang)
     region = region_for(None, group_lang, deps.settings.telegram.default_regions)
     try:
-        await reply(
-            message,
-            render_group_warning(verdict, group_lang, region, hotline(deps, region)),
-            quiet=mode == "quiet",
+        removed = (
+            await remove_post(deps, message, verdict, group_lang, region)
+            if mode == "delete"
+            else "kept"
         )
+        if removed in ("removed", "gone"):
+            return
+        text = render_group_warning(verdict, group_lang, region, hotline(deps, region))
+        if removed == "cannot" and await deps.pacing.once(
+            "nodelete", chat_key, 0, NODELETE_SECONDS
+        ):
+            text += "\n\n" + t("cannot_delete", group_lang)
+        await reply(message, text, quiet=mode == "quiet")
     except Exception:
         # Not warned: a redelivery of this update may try again.
         await deps.pacing.release("warned", chat_key, message.message_id)
         raise
+
+
+async def bot_may_delete(bot: Bot, message: Message) -> bool:
+    """Whether the bot may delete others' messages in this group (its getChatMember): an
+    owner, or an admin with can_delete_messages (any admin of a basic group, per the Bot API)."""
+    member = await with_retries(
+        lambda: bot.get_chat_member(message.chat_id, bot.id), "getChatMember"
+    )
+    if isinstance(member, ChatMemberOwner):
+        return True
+    return isinstance(member, ChatMemberAdministrator) and (
+        member.can_delete_messages or message.chat.type == ChatType.GROUP
+    )
+
+
+def removed_copy(message: Message, lang: Lang) -> RemovedPost:
+    """What it takes to post ``message`` again, for this process's memory only."""
+    text = message.text if message.text is not None else message.caption or ""
+    media: tuple[str, str] | None = None
+    if message.photo:
+        media = ("photo", message.photo[-1].file_id)
+    else:
+        # An animation comes with its document too: the animation first.
+        for kind in ("video", "animation", "document", "audio", "voice"):
+            attachment = getattr(message, kind)
+            if attachment is not None:
+                media = (kind, attachment.file_id)
+                break
+    if message.sender_chat is not None:
+        poster = message.sender_chat.title or ""
+    else:
+        poster = message.from_user.first_name if message.from_user else ""
+    return RemovedPost(
+        chat_id=message.chat_id,
+        html=message.text_html if message.text is not None else message.caption_html or "",
+        length=len(text.encode("utf-16-le")) // 2,
+        media=media,
+        poster=poster,
+        lang=lang,
+    )
+
+
+async def remove_post(
+    deps: Deps, message: Message, verdict: Verdict, lang: Lang, region: str
+) -> Literal["removed", "gone", "kept", "cannot"]:
+    """In "delete" mode: delete a high-risk post and tell the admins, with a Restore button
+    (the copy for it kept in memory only). "kept": an admin's post (only warned about);
+    "cannot": the bot may not delete here; "gone": someone deleted it first."""
+    bot = message.get_bot()
+    if (message.sender_chat is None or message.sender_chat.id == message.chat_id) and (
+        await is_group_admin(message, message.from_user.id if message.from_user else 0)
+    ):
+        return "kept"  # an admin's post (quoting a scam to warn, say) stays
+    if not await bot_may_delete(bot, message):
+        return "cannot"
+    copy = removed_copy(message, lang)
+    try:
+        await with_retries(
+            lambda: bot.delete_message(message.chat_id, message.message_id), "delete"
+        )
+    except BadRequest as exc:
+        if "not found" in exc.message.lower():
+            return "gone"
+        log.warning("post not deleted: %s", type(exc).__name__)
+        return "cannot"  # the right was taken away a moment ago, or the post is too old
+    # Allowed again: should the right be taken away later, the admins are told once again.
+    await deps.pacing.release("nodelete", deps.pseudonym(message.chat_id), 0)
+    token = deps.removed.keep(copy)
+    restore = ((Button(t("restore_button", lang), f"rs:{token}"),),)
+    await with_retries(
+        lambda: bot.send_message(
+            message.chat_id,
+            render_removed_notice(verdict, lang, region),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(restore),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        "sendMessage",
+    )
+    return "removed"
 
 
 # A customer's scam is reported to the business owner at most once per this long.
@@ -1242,6 +1365,102 @@ async def on_button(update: Update, context: Ctx) -> None:
     await query.answer()
 
 
+async def on_restore(update: Update, context: Ctx) -> None:
+    """Restore, under the notice of a deleted post: a group admin (or its anonymous admin)
+    gets the post back, posted by the bot with who wrote it; anyone else is told no."""
+    deps = deps_of(context)
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    p = await person(update, deps)
+    raw = query.message
+    notice = raw if isinstance(raw, Message) and raw.is_accessible else None
+    if notice is None or notice.chat.type == ChatType.PRIVATE:
+        await query.answer(t("restore_gone", p.lang), show_alert=True)
+        return
+    if query.from_user.id != ANONYMOUS_ADMIN_ID and not await is_group_admin(
+        notice, query.from_user.id
+    ):
+        await query.answer(t("restore_admins_only", p.lang), show_alert=True)
+        return
+    token = query.data.split(":", 1)[1]
+    kept = deps.removed.take(token)
+    if kept is None or kept[1].chat_id != notice.chat_id:
+        # Expired, this process restarted, or another webhook worker removed it.
+        if kept is not None:
+            deps.removed.put_back(token, kept)
+        await query.answer(t("restore_gone", p.lang), show_alert=True)
+        return
+    post = kept[1]
+    try:
+        await repost(notice.get_bot(), post)
+    except Exception:
+        deps.removed.put_back(token, kept)
+        await query.answer(t("restore_failed", p.lang), show_alert=True)
+        raise
+    await query.answer(t("restored", p.lang))
+    done = (notice.text_html or "") + "\n\n" + t("restored_note", post.lang)
+    try:
+        await with_retries(
+            lambda: notice.edit_text(done, parse_mode=ParseMode.HTML, reply_markup=None),
+            "editMessageText",
+        )
+    except Exception as exc:  # noqa: BLE001 - the post is back; this is tidying
+        log.warning("removal notice not updated: %s", type(exc).__name__)
+
+
+# Telegram's limits on a message's text and on a caption (after entities are parsed).
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+
+
+async def repost(bot: Bot, post: RemovedPost) -> None:
+    """Post a removed post again, as the bot, under a line saying who wrote it; when the two
+    do not fit in one message, the line goes first and the post in reply to it."""
+    header = t("restored_header", post.lang, name=escape(post.poster))
+    plain_header = t("restored_header", post.lang, name=post.poster)
+    limit = CAPTION_LIMIT if post.media else TEXT_LIMIT
+    together = len(plain_header.encode("utf-16-le")) // 2 + 2 + post.length <= limit
+    body = f"<b>{header}</b>\n\n{post.html}" if together else post.html
+    answer_to: ReplyParameters | None = None
+    if not together:
+        first = await with_retries(
+            lambda: bot.send_message(post.chat_id, f"<b>{header}</b>", parse_mode=ParseMode.HTML),
+            "sendMessage",
+        )
+        answer_to = ReplyParameters(message_id=first.message_id, allow_sending_without_reply=True)
+    if post.media is None:
+        await with_retries(
+            lambda: bot.send_message(
+                post.chat_id,
+                body,
+                parse_mode=ParseMode.HTML,
+                reply_parameters=answer_to,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+            "sendMessage",
+        )
+        return
+    kind, file_id = post.media
+    senders: dict[str, Callable[..., Awaitable[Message]]] = {
+        "photo": bot.send_photo,
+        "video": bot.send_video,
+        "animation": bot.send_animation,
+        "document": bot.send_document,
+        "audio": bot.send_audio,
+        "voice": bot.send_voice,
+    }
+    send = senders[kind]
+    await with_retries(
+        lambda: send(
+            post.chat_id,
+            file_id,
+            caption=body,
+            parse_mode=ParseMode.HTML,
+            reply_parameters=answer_to,
+        ),
+        f"send {kind}",
+    )
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
@@ -1331,6 +1550,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         )
     )
     app.add_handler(CallbackQueryHandler(mod.on_moderation_button, pattern=r"^(mc|mx|rv):"))
+    app.add_handler(CallbackQueryHandler(on_restore, pattern=r"^rs:"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.UpdateType.BUSINESS_MESSAGE, on_business_message))

@@ -106,21 +106,28 @@ T: dict[str, dict[Lang, str]] = {
         "zh-hans": (
             "怎么用：\n• 转发可疑消息给我（可以一次转发几条，我会一起分析）\n• 发送聊天截图或含二维码的图片\n"
             "• 直接粘贴文字或链接\n\n命令：/digest 本周反诈速报　/lang 语言　/region 地区　/privacy 隐私　/mydata 我的数据　/forget 删除我的数据\n\n"
-            "在群里：把我加进群，我只在发现<b>高风险</b>诈骗时回复那条消息。群管理员可用 "
-            "/sentinel quiet（静音提醒）或 /sentinel off（关闭）。"
+            "在群里：把我加进群，我只在发现<b>高风险</b>诈骗时出声。请把我设为<b>管理员</b>，"
+            "否则 Telegram 不让我看到群里的普通消息（除非机器人的主人关闭了隐私模式）。"
+            "群管理员发送 /sentinel 可查看并选择模式：提醒、静音提醒、删除并通知管理员，或关闭；"
+            "删除模式还需要给我“删除消息”权限。"
         ),
         "zh-hant": (
             "怎麼用：\n• 把可疑訊息轉傳給我（可以一次轉傳好幾則，我會一起分析）\n• 傳送對話截圖或含 QR Code 的圖片\n"
             "• 直接貼上文字或連結\n\n指令：/digest 本週防詐快報　/lang 語言　/region 地區　/privacy 隱私　/mydata 我的資料　/forget 刪除我的資料\n\n"
-            "在群組裡：把我加進群組，我只會在發現<b>高風險</b>詐騙時回覆那則訊息。群組管理員可以用 "
-            "/sentinel quiet（靜音提醒）或 /sentinel off（關閉）。"
+            "在群組裡：把我加進群組，我只會在發現<b>高風險</b>詐騙時出聲。請把我設為<b>管理員</b>，"
+            "否則 Telegram 不讓我看到群組裡的一般訊息（除非機器人的擁有者關閉了隱私模式）。"
+            "群組管理員傳送 /sentinel 可以查看並選擇模式：提醒、靜音提醒、刪除並通知管理員，或關閉；"
+            "刪除模式還需要給我「刪除訊息」權限。"
         ),
         "en": (
             "How to use me:\n• Forward a suspicious message (several at once is fine — I'll read them "
             "together)\n• Send a screenshot or a picture with a QR code\n• Or paste the text or link\n\n"
             "Commands: /digest this week's scam report · /lang language · /region your region · /privacy · /mydata · /forget\n\n"
-            "In groups: add me and I reply only to <b>high-risk</b> scam posts. Group admins can use "
-            "/sentinel quiet (silent notices) or /sentinel off."
+            "In groups: add me and I speak up only on <b>high-risk</b> scam posts. Make me an "
+            "<b>admin</b>: otherwise Telegram does not show me the group's ordinary messages (unless "
+            "my owner turned privacy mode off). Group admins send /sentinel to see and choose a mode: "
+            "warn, warn silently, delete and tell the admins, or off; deleting also needs the "
+            "“Delete messages” right."
         ),
     },
     "privacy": {
@@ -423,24 +430,86 @@ T: dict[str, dict[Lang, str]] = {
         "en": "🔎 Reading the picture…",
     },
     "group_added": {
-        "zh-hans": "大家好，我是 Sentinel 反诈助手。我只在发现高风险诈骗信息时回复那条消息，平时不会说话。想问某条消息可不可信，回复它并发送 /check。请把我设为管理员，否则 Telegram 不让我看到群里的普通消息。管理员可用 /sentinel quiet（提醒但不发通知音）或 /sentinel off 调整。",
-        "zh-hant": "大家好，我是 Sentinel 防詐小幫手。我只會在發現高風險詐騙訊息時回覆那則訊息，平常不會說話。想問某則訊息可不可信，回覆它並傳送 /check。請把我設為管理員，否則 Telegram 不讓我看到群組裡的一般訊息。管理員可以用 /sentinel quiet（提醒但不發通知音）或 /sentinel off 調整。",
-        "en": "Hi all, I'm Sentinel. I only speak up to reply to high-risk scam posts. To ask about a message, reply to it with /check. Make me an admin: otherwise Telegram does not show me the group's ordinary messages. Admins can use /sentinel quiet (warnings without a notification sound) or /sentinel off.",
+        "zh-hans": "大家好，我是 Sentinel 反诈助手。我只在发现高风险诈骗信息时回复那条消息，平时不会说话。想问某条消息可不可信，回复它并发送 /check。\n\n<b>管理员请注意</b>：请把我设为管理员，否则 Telegram 不让我看到群里的普通消息（除非机器人的主人关闭了隐私模式）。想让我直接删除诈骗消息并通知管理员，请再给我“删除消息”权限，然后发送 /sentinel delete。发送 /sentinel 可查看所有模式。",
+        "zh-hant": "大家好，我是 Sentinel 防詐小幫手。我只會在發現高風險詐騙訊息時回覆那則訊息，平常不會說話。想問某則訊息可不可信，回覆它並傳送 /check。\n\n<b>管理員請注意</b>：請把我設為管理員，否則 Telegram 不讓我看到群組裡的一般訊息（除非機器人的擁有者關閉了隱私模式）。想讓我直接刪除詐騙訊息並通知管理員，請再給我「刪除訊息」權限，然後傳送 /sentinel delete。傳送 /sentinel 可以查看所有模式。",
+        "en": "Hi all, I'm Sentinel. I only speak up to reply to high-risk scam posts. To ask about a message, reply to it with /check.\n\n<b>Admins</b>: make me an admin, otherwise Telegram does not show me the group's ordinary messages (unless my owner turned privacy mode off). To have me delete scam posts and tell you, also give me the “Delete messages” right, then send /sentinel delete. /sentinel lists every mode.",
     },
     "group_mode": {
-        "zh-hans": "已设置：{mode}。",
-        "zh-hant": "已設定：{mode}。",
-        "en": "Set to: {mode}.",
+        "zh-hans": "已设置：{mode}（{what}）。",
+        "zh-hant": "已設定：{mode}（{what}）。",
+        "en": "Set to: {mode} ({what}).",
+    },
+    "mode_on": {
+        "zh-hans": "回复高风险诈骗消息，提醒大家",
+        "zh-hant": "回覆高風險詐騙訊息，提醒大家",
+        "en": "I reply to high-risk scam posts with a warning",
+    },
+    "mode_quiet": {
+        "zh-hans": "同样回复提醒，但不发通知音",
+        "zh-hant": "同樣回覆提醒，但不發通知音",
+        "en": "the same warning, without a notification sound",
+    },
+    "mode_delete": {
+        "zh-hans": "删除高风险诈骗消息，并在群里通知管理员，附“恢复”按钮；需要我是有“删除消息”权限的管理员",
+        "zh-hant": "刪除高風險詐騙訊息，並在群組裡通知管理員，附「恢復」按鈕；需要我是有「刪除訊息」權限的管理員",
+        "en": "I delete high-risk scam posts and tell the admins here, with a Restore button; needs me to be an admin with the “Delete messages” right",
+    },
+    "mode_off": {
+        "zh-hans": "不检查群里的消息",
+        "zh-hant": "不檢查群組裡的訊息",
+        "en": "I don't check the group's posts",
+    },
+    "sentinel_modes": {
+        "zh-hans": "<b>/sentinel 模式</b>——我怎样处理高风险诈骗消息：\n{modes}\n\n现在：<b>{mode}</b>。只有群管理员可以修改，例如 /sentinel delete。",
+        "zh-hant": "<b>/sentinel 模式</b>——我怎麼處理高風險詐騙訊息：\n{modes}\n\n現在：<b>{mode}</b>。只有群組管理員可以修改，例如 /sentinel delete。",
+        "en": "<b>/sentinel mode</b> — what I do about a high-risk scam post:\n{modes}\n\nNow: <b>{mode}</b>. Only group admins can change it, e.g. /sentinel delete.",
+    },
+    "cannot_delete": {
+        "zh-hans": "⚠️ 管理员选择了删除诈骗消息，但我在这里没有删除消息的权限，所以先改为回复提醒。请把我设为管理员并打开“删除消息”权限。（这条说明只发一次。）",
+        "zh-hant": "⚠️ 管理員選擇了刪除詐騙訊息，但我在這裡沒有刪除訊息的權限，所以先改為回覆提醒。請把我設為管理員並開啟「刪除訊息」權限。（這則說明只發一次。）",
+        "en": "⚠️ Admins chose to have scam posts deleted, but I'm not allowed to delete messages here, so I reply instead. Make me an admin with the “Delete messages” right. (I say this only once.)",
+    },
+    "cannot_delete_yet": {
+        "zh-hans": "⚠️ 我在这里还没有删除消息的权限：请把我设为管理员并打开“删除消息”权限。在那之前，我会改为回复提醒。",
+        "zh-hant": "⚠️ 我在這裡還沒有刪除訊息的權限：請把我設為管理員並開啟「刪除訊息」權限。在那之前，我會改為回覆提醒。",
+        "en": "⚠️ I'm not allowed to delete messages here yet: make me an admin with the “Delete messages” right. Until then I reply to scam posts instead.",
+    },
+    "removed_notice": {
+        "zh-hans": "🛡 <b>我删除了一条很像“{title}”诈骗的消息</b>（高风险）。\n管理员：如果它不是诈骗，请在一小时内点“恢复”。",
+        "zh-hant": "🛡 <b>我刪除了一則很像「{title}」詐騙的訊息</b>（高風險）。\n管理員：如果它不是詐騙，請在一小時內按「恢復」。",
+        "en": "🛡 <b>I deleted a post that looks like a “{title}” scam</b> (high risk).\nAdmins: if it was not a scam, press Restore within an hour.",
+    },
+    "restore_button": {"zh-hans": "↩️ 恢复", "zh-hant": "↩️ 恢復", "en": "↩️ Restore"},
+    "restored_header": {
+        "zh-hans": "↩️ 管理员已恢复——原发送者：{name}",
+        "zh-hant": "↩️ 管理員已恢復——原發送者：{name}",
+        "en": "↩️ Restored by an admin — originally posted by {name}",
+    },
+    "restored_note": {
+        "zh-hans": "✅ 管理员已恢复这条消息。",
+        "zh-hant": "✅ 管理員已恢復這則訊息。",
+        "en": "✅ An admin restored this post.",
+    },
+    "restored": {"zh-hans": "已恢复。", "zh-hant": "已恢復。", "en": "Restored."},
+    "restore_failed": {
+        "zh-hans": "暂时没能重新发出这条消息，请稍后再试。",
+        "zh-hant": "暫時沒能重新發出這則訊息，請稍後再試。",
+        "en": "Couldn't post it again just now — please try again in a moment.",
+    },
+    "restore_admins_only": {
+        "zh-hans": "只有群管理员可以恢复被删除的消息。",
+        "zh-hant": "只有群組管理員可以恢復被刪除的訊息。",
+        "en": "Only the group's admins can restore a deleted post.",
+    },
+    "restore_gone": {
+        "zh-hans": "抱歉，这条消息的副本已经不在了：我只在内存里保存一小时，所以无法恢复。",
+        "zh-hant": "抱歉，這則訊息的副本已經不在了：我只在記憶體裡保存一小時，所以無法恢復。",
+        "en": "Sorry, the copy of this post is gone: I keep it in memory only, for an hour, so it can't be restored.",
     },
     "sentinel_in_private": {
-        "zh-hans": "/sentinel 是群组设置：把我加进群组后，由群管理员在群里发送 /sentinel on｜quiet｜off。",
-        "zh-hant": "/sentinel 是群組設定：把我加進群組後，由群組管理員在群組裡傳送 /sentinel on｜quiet｜off。",
-        "en": "/sentinel is a group setting: add me to a group, then a group admin sends /sentinel on | quiet | off there.",
-    },
-    "group_usage": {
-        "zh-hans": "用法：/sentinel on｜quiet｜off（on：高风险时提醒；quiet：静音提醒；off：不检查）",
-        "zh-hant": "用法：/sentinel on｜quiet｜off（on：高風險時提醒；quiet：靜音提醒；off：不檢查）",
-        "en": "Usage: /sentinel on | quiet | off (on: warn on high risk; quiet: warn silently; off: don't check)",
+        "zh-hans": "/sentinel 是群组设置：把我加进群组后，由群管理员在群里发送 /sentinel on｜quiet｜delete｜off（只发 /sentinel 可查看每个模式的说明）。",
+        "zh-hant": "/sentinel 是群組設定：把我加進群組後，由群組管理員在群組裡傳送 /sentinel on｜quiet｜delete｜off（只傳 /sentinel 可以查看每個模式的說明）。",
+        "en": "/sentinel is a group setting: add me to a group, then a group admin sends /sentinel on | quiet | delete | off there (/sentinel alone explains each mode).",
     },
     "admins_only": {
         "zh-hans": "只有群管理员可以修改这个设置。",
@@ -484,9 +553,9 @@ COMMANDS: dict[str, dict[Lang, str]] = {
         "en": "Check the message you reply to",
     },
     "sentinel": {
-        "zh-hans": "管理员：on / quiet / off",
-        "zh-hant": "管理員：on / quiet / off",
-        "en": "Admins: on / quiet / off",
+        "zh-hans": "管理员：on / quiet / delete / off",
+        "zh-hant": "管理員：on / quiet / delete / off",
+        "en": "Admins: on / quiet / delete / off",
     },
 }
 

@@ -206,3 +206,10 @@ def _fit(parts: list[str]) -> str:
         parts.pop(-2)  # keep the hotline (last) as long as anything else can go
         text = "\n\n".join(parts)
     return text[:MAX_MESSAGE]
+
+
+def render_removed_notice(verdict: Verdict, lang: Lang, region: str) -> str:
+    """The notice in a group where a post was deleted: what kind of scam and the risk, for
+    the admins, who may restore it. Never the post's text or links: they are the scam."""
+    title, _ = _title_and_advice(verdict, lang, region)
+    return t("removed_notice", lang, title=title)
