@@ -359,6 +359,7 @@ def draw_chart(spec: ChartSpec) -> Figure:
     """The chart as a matplotlib figure (no pyplot), 1080 px wide at 150 dpi: per row the family's
     name, below it the bar with its count at the end, and the change in a column on the right."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     from matplotlib.transforms import blended_transform_factory
 
     n = max(len(spec.rows), 1)
@@ -435,6 +436,9 @@ def draw_chart(spec: ChartSpec) -> Figure:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color(OTHER_BAR)
+    ax.xaxis.set_major_locator(
+        MaxNLocator(nbins=5, steps=[1, 2, 5, 10], integer=True)
+    )  # messages come whole
     ax.tick_params(axis="x", labelsize=10, colors=MUTED, length=0)
     ax.grid(axis="x", color="#e9ecef", linewidth=0.8)
     ax.set_axisbelow(True)
