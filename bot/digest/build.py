@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass
 from html import unescape
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digest.render import render_chart, render_text
-from bot.digest.stats import WeekStats, share_history, week_id, weekly_stats
+from bot.digest.stats import WeekStats, week_id, weekly_stats
 from bot.engine import Engine
 from bot.lang import Lang, rule_text
 from bot.settings import DigestSettings
@@ -70,19 +69,18 @@ async def build_digest(
     tz = ZoneInfo(settings.timezone)
     now = now or dt.datetime.now(dt.UTC)
     week = week or week_id(now, tz)
-    stats = await weekly_stats(sessions, week, tz, settings.min_family_hits)
-    history = await share_history(sessions, week, tz)
+    stats = await weekly_stats(sessions, week, tz, settings.min_family_hits, now=now)
     text = render_text(stats, lang, engine, seasonal_line(settings, now, lang))
     # Drawing the chart takes matplotlib a good fraction of a second: off the event loop, so
     # a /digest never holds up other people's answers.
-    chart = await asyncio.to_thread(_chart, history, lang, settings.min_family_hits)
+    chart = await asyncio.to_thread(_chart, stats, lang, settings.min_family_hits)
     return Digest(stats, text, chart)
 
 
-# pyplot keeps global state (the current figure): one chart at a time across threads.
-_PYPLOT = threading.Lock()
+# matplotlib's settings (the font of the chart) are global: one chart at a time across threads.
+_MATPLOTLIB = threading.Lock()
 
 
-def _chart(history: list[tuple[str, Counter[str]]], lang: Lang, min_hits: int) -> bytes:
-    with _PYPLOT:
-        return render_chart(history, lang, min_hits)
+def _chart(stats: WeekStats, lang: Lang, min_hits: int) -> bytes:
+    with _MATPLOTLIB:
+        return render_chart(stats, lang, min_hits)

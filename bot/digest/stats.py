@@ -1,9 +1,10 @@
-"""Weekly statistics from stored hits: checks, each family's count and share, the change in
-percentage points against last week, the largest riser and faller.
+"""Weekly statistics from stored hits: checks, each family's count and share this week and last,
+the change in percentage points, the largest riser and faller.
 
-Owns: week arithmetic (ISO weeks in the digest's time zone) and the numbers. Families with fewer
-hits than ``min_family_hits`` in the week are merged into "other", so no small count can point
-at a person.
+Owns: week arithmetic (ISO weeks in the digest's time zone, and the calendar days they cover)
+and the numbers. Families with fewer hits than ``min_family_hits`` in the week are merged into
+"other", so no small count can point at a person. A week still under way is compared with the
+same stretch of last week (Monday to the same hour), never with all of it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def previous_week(week: str, tz: ZoneInfo, back: int = 1) -> str:
 class FamilyLine:
     family: str
     count: int
+    previous_count: int  # last week (the same stretch of it, for a week still under way)
     share: float  # percent of this week's matched checks
     previous_share: float  # percent of last week's
     change: float  # percentage points
@@ -51,6 +53,11 @@ class FamilyLine:
 @dataclass(frozen=True)
 class WeekStats:
     week: str
+    first_day: dt.date  # the days counted, in the digest's time zone, both inclusive
+    last_day: dt.date
+    previous_first_day: dt.date
+    previous_last_day: dt.date
+    so_far: bool  # the week is still under way: counted up to now
     checks: int  # every check (none included)
     matched: int  # checks that matched a known scam flow
     families: tuple[FamilyLine, ...]  # by count, "other" last
@@ -73,11 +80,27 @@ async def family_counts(
         return Counter({fam: int(n) for fam, n in rows.all() if fam is not None})
 
 
+def _days(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
+    last = max(start, end - dt.timedelta(microseconds=1))  # ``end`` is exclusive
+    return start.astimezone(tz).date(), last.astimezone(tz).date()
+
+
 async def weekly_stats(
-    sessions: async_sessionmaker[AsyncSession], week: str, tz: ZoneInfo, min_family_hits: int
+    sessions: async_sessionmaker[AsyncSession],
+    week: str,
+    tz: ZoneInfo,
+    min_family_hits: int,
+    *,
+    now: dt.datetime | None = None,
 ) -> WeekStats:
+    """The numbers for ``week``; if ``now`` falls inside it, up to ``now`` and against the same
+    stretch of last week, so a Tuesday's counts are not set against a whole week's."""
     start, end = week_bounds(week, tz)
     prev_start, prev_end = week_bounds(previous_week(week, tz), tz)
+    so_far = now is not None and start <= now < end
+    if now is not None and so_far:
+        end = now
+        prev_end = prev_start + (now - start)
     this = await family_counts(sessions, start, end)
     last = await family_counts(sessions, prev_start, prev_end)
     async with sessions() as s:
@@ -127,6 +150,7 @@ async def weekly_stats(
         FamilyLine(
             fam,
             n,
+            merged_last.get(fam, 0),
             pct(n, matched),
             pct(merged_last.get(fam, 0), matched_last),
             round(pct(n, matched) - pct(merged_last.get(fam, 0), matched_last), 1),
@@ -134,15 +158,28 @@ async def weekly_stats(
         for fam, n in merged_this.items()
     ]
     lines.sort(key=lambda x: (x.family == OTHER, -x.count, x.family))
+    # A riser gained share *and* cases (a type with fewer cases than last week is not "rising"
+    # because the others fell faster); a faller lost both.
     named = [x for x in lines if x.family != OTHER]
-    riser = max(named, key=lambda x: x.change, default=None)
-    faller = min(named, key=lambda x: x.change, default=None)
-    if riser is not None and riser.change <= 0:
-        riser = None
-    if faller is not None and faller.change >= 0:
-        faller = None
+    riser = max(
+        (x for x in named if x.change > 0 and x.count > x.previous_count),
+        key=lambda x: x.change,
+        default=None,
+    )
+    faller = min(
+        (x for x in named if x.change < 0 and x.count < x.previous_count),
+        key=lambda x: x.change,
+        default=None,
+    )
+    first_day, last_day = _days(start, end, tz)
+    previous_first_day, previous_last_day = _days(prev_start, prev_end, tz)
     return WeekStats(
         week=week,
+        first_day=first_day,
+        last_day=last_day,
+        previous_first_day=previous_first_day,
+        previous_last_day=previous_last_day,
+        so_far=so_far,
         checks=checks,
         matched=matched,
         families=tuple(lines),
@@ -151,15 +188,3 @@ async def weekly_stats(
         top_rule_of_riser=top_rule[riser.family][1] if riser and riser.family in top_rule else None,
         rules_changed=rules_changed,
     )
-
-
-async def share_history(
-    sessions: async_sessionmaker[AsyncSession], week: str, tz: ZoneInfo, weeks: int = 8
-) -> list[tuple[str, Counter[str]]]:
-    """Family counts for the ``weeks`` weeks ending with ``week``, oldest first."""
-    out = []
-    for back in range(weeks - 1, -1, -1):
-        w = previous_week(week, tz, back) if back else week
-        start, end = week_bounds(w, tz)
-        out.append((w, await family_counts(sessions, start, end)))
-    return out

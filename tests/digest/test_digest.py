@@ -1,5 +1,6 @@
-"""The weekly digest: exact numbers from a known week of hits, text in zh and en, the chart,
-the command-line preview and /digest in the bot."""
+"""The weekly digest: exact numbers from a known week of hits, text in zh and en, the chart as a
+reader sees it (every family of the text, the riser marked, dates, the reader's script), the
+command-line preview and /digest in the bot."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +18,18 @@ import pytest
 from PIL import Image
 
 from bot.digest.build import build_digest, seasonal_line
-from bot.digest.render import render_chart, render_text
-from bot.digest.stats import OTHER, share_history, week_bounds, weekly_stats
+from bot.digest.render import (
+    ChartSpec,
+    chart_spec,
+    count_change,
+    day_span,
+    draw_chart,
+    family_name,
+    render_chart,
+    render_text,
+)
+from bot.digest.stats import OTHER, FamilyLine, WeekStats, week_bounds, weekly_stats
+from bot.lang import LANGS, Lang, to_traditional
 from bot.settings import load_settings
 from bot.storage import HitWriter
 from bot.storage.db import database
@@ -88,9 +100,42 @@ def test_numbers_shares_and_point_changes_are_exact(db_url: str) -> None:
         "investment": (12, 20.0, 20.0, 0.0),
         OTHER: (3, 5.0, 0.0, 5.0),
     }
+    previous = {f.family: f.previous_count for f in stats.families}  # type: ignore[attr-defined]
+    assert previous == {
+        "fake_customer_service": 20,
+        "order_brushing": 20,
+        "investment": 10,
+        OTHER: 0,
+    }
     assert stats.riser.family == "fake_customer_service"  # type: ignore[attr-defined]
     assert stats.faller.family == "order_brushing"  # type: ignore[attr-defined]
     assert "romance" not in lines  # a small count is never shown on its own
+    assert (stats.first_day, stats.last_day) == (dt.date(2026, 11, 16), dt.date(2026, 11, 22))  # type: ignore[attr-defined]
+    assert stats.previous_first_day == dt.date(2026, 11, 9) and not stats.so_far  # type: ignore[attr-defined]
+
+
+def test_a_week_under_way_is_compared_with_the_same_stretch_of_last_week(db_url: str) -> None:
+    start, _ = week_bounds(WEEK, TZ)
+    now = start + dt.timedelta(hours=12, minutes=30)  # hits at hours 1..12 count: 12 a family
+
+    async def go() -> WeekStats:
+        await seeded(db_url)
+        async with database(db_url) as sessions:
+            return await weekly_stats(sessions, WEEK, TZ, min_family_hits=5, now=now)
+
+    stats = asyncio.run(go())
+    counts = {f.family: (f.count, f.previous_count) for f in stats.families}
+    # Last week's order brushing: 12 in its first 12 hours, not the whole week's 20.
+    assert counts == {
+        "fake_customer_service": (12, 12),
+        "order_brushing": (12, 12),
+        "investment": (12, 10),
+        OTHER: (3, 0),
+    }
+    assert stats.so_far and stats.first_day == stats.last_day == dt.date(2026, 11, 16)
+    assert stats.previous_first_day == stats.previous_last_day == dt.date(2026, 11, 9)
+    assert "（11月16日，截至目前）" in render_text(stats, "zh-hans", None)
+    assert "(Nov 16, so far)" in render_text(stats, "en", None)
 
 
 def test_text_in_chinese_and_english(db_url: str) -> None:
@@ -101,33 +146,156 @@ def test_text_in_chinese_and_english(db_url: str) -> None:
 
     stats = asyncio.run(go())
     zh = render_text(stats, "zh-hans", None)  # type: ignore[arg-type]
+    assert "本周反诈速报（11月16日–22日）" in zh
     assert "本周共检查 80 条消息，其中 60 条" in zh
     assert (
-        "冒充客服: 50.0% (+10.0)" in zh
-        and "刷单返利: 25.0% (-15.0)" in zh
-        and "其他: 5.0% (+5.0)" in zh
+        "冒充客服：30 条，占 50.0%（+10.0 个百分点）" in zh
+        and "刷单返利：15 条，占 25.0%（-15.0 个百分点）" in zh
+        and "虚假投资理财：12 条，占 20.0%（持平）" in zh
+        and "其他：3 条，占 5.0%（+5.0 个百分点）" in zh
     )
-    assert "上升最多：冒充客服，占 50.0%，上升 10.0 个百分点" in zh
-    assert "下降最多：刷单返利，占 25.0%，下降 15.0 个百分点" in zh
+    assert "上升最多：冒充客服，30 条（上周 20 条），占 50.0%，上升 10.0 个百分点" in zh
+    assert "下降最多：刷单返利，15 条（上周 20 条），占 25.0%，下降 15.0 个百分点" in zh
     en = render_text(stats, "en", None)  # type: ignore[arg-type]
+    assert "Weekly scam report (Nov 16–22)" in en
     assert "80 messages were checked this week; 60 matched" in en
-    assert "Biggest riser: Fake customer service, 50.0% of cases, up 10.0 points." in en
-    assert "Biggest faller: Order brushing / task jobs, 25.0% of cases, down 15.0 points." in en
+    assert "Fake customer service: 30, 50.0% (+10.0 percentage points)" in en
+    assert (
+        "Biggest riser: Fake customer service, 30 messages (last week 20), 50.0% of cases, "
+        "up 10.0 percentage points." in en
+    )
+    assert "down 15.0 percentage points." in en
     hant = render_text(stats, "zh-hant", None)  # type: ignore[arg-type]
-    assert "本週共檢查 80 則訊息" in hant
+    assert "本週共檢查 80 則訊息" in hant and "本週防詐快報（11月16日–22日）" in hant
+    assert "上升 10.0 個百分點" in hant
+
+
+def test_every_share_in_the_text_says_percentage_points(db_url: str) -> None:
+    stats = asyncio.run(_stats(db_url))
+    unit = {"zh-hans": "个百分点", "zh-hant": "個百分點", "en": "percentage points"}
+    level = {"zh-hans": "持平", "zh-hant": "持平", "en": "no change"}
+    for lang in LANGS:
+        text = render_text(stats, lang, None)
+        shares = [line for line in text.splitlines() if "%" in line]
+        assert len(shares) == len(stats.families) + 2  # each family, the riser, the faller
+        assert all(unit[lang] in line or level[lang] in line for line in shares), shares
+        assert not re.search(r"[+-]\d+\.\d(?!%| ?(个|個|percentage))", text), text
+
+
+async def _stats(db_url: str) -> WeekStats:
+    await seeded(db_url)
+    async with database(db_url) as sessions:
+        return await weekly_stats(sessions, WEEK, TZ, min_family_hits=5)
+
+
+def chart_words(spec: ChartSpec) -> list[str]:
+    """Every text drawn on the chart: title, dates, names, counts, changes, axis label, note."""
+    from matplotlib.text import Text
+
+    fig = draw_chart(spec)
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_chart_shows_every_family_the_text_names(db_url: str, lang: Lang) -> None:
+    stats = asyncio.run(_stats(db_url))
+    text = render_text(stats, lang, None)
+    drawn = chart_words(chart_spec(stats, lang, 5))
+    names = [family_name(f.family, lang) for f in stats.families]
+    assert all(f"• {name}" in text for name in names)
+    assert [w for w in drawn if w in names] == names  # each once, most first, "other" last
+    counts = [str(f.count) for f in stats.families]
+    assert all(c in drawn for c in counts)
+
+
+def test_the_chart_gives_the_change_and_marks_the_riser(db_url: str) -> None:
+    stats = asyncio.run(_stats(db_url))
+    spec = chart_spec(stats, "en", 5)
+    changes = {r.family: r.change for r in spec.rows}
+    # 20 -> 30, 20 -> 15, 10 -> 12; "other" had nothing last week: "new", never a percent of 0.
+    assert changes == {
+        "fake_customer_service": "▲ +10 (+50%)",
+        "order_brushing": "▼ −5 (−25%)",
+        "investment": "▲ +2 (+20%)",
+        OTHER: "new",
+    }
+    [riser] = [r for r in spec.rows if r.riser]
+    assert riser.family == stats.riser.family == "fake_customer_service"  # type: ignore[union-attr]
+    assert "▲ Biggest riser" in chart_words(spec)
+    fig = draw_chart(spec)
+    from matplotlib.patches import Rectangle
+
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    colours = [p.get_facecolor() for p in bars]
+    assert len(bars) == len(spec.rows)
+    assert colours.count(colours[0]) == 1  # the riser (top bar) is the only one in its colour
+
+
+def test_small_counts_stay_honest() -> None:
+    def line(count: int, previous: int) -> FamilyLine:
+        return FamilyLine("romance", count, previous, 0.0, 0.0, 0.0)
+
+    assert count_change(line(9, 4), "en") == "▲ +5"  # no "+125%" from four messages
+    assert count_change(line(7, 0), "zh-hans") == "新出现"
+    assert count_change(line(7, 0), "zh-hant") == "新出現"
+    assert count_change(line(12, 12), "en") == "same"
+    assert count_change(line(8, 40), "en") == "▼ −32 (−80%)"
+
+
+def test_dates_as_a_reader_writes_them() -> None:
+    d = dt.date
+    assert day_span(d(2026, 11, 30), d(2026, 12, 6), "en") == "Nov 30 – Dec 6"
+    assert day_span(d(2026, 12, 7), d(2026, 12, 13), "en") == "Dec 7–13"
+    assert day_span(d(2026, 11, 30), d(2026, 12, 6), "zh-hans") == "11月30日–12月6日"
+    assert day_span(d(2026, 12, 7), d(2026, 12, 13), "zh-hant") == "12月7日–13日"
+    assert day_span(d(2026, 12, 28), d(2027, 1, 3), "en") == "Dec 28, 2026 – Jan 3, 2027"
+    assert day_span(d(2026, 12, 28), d(2027, 1, 3), "zh-hans") == "2026年12月28日–2027年1月3日"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_chart_has_dates_not_iso_weeks(db_url: str, lang: Lang) -> None:
+    stats = asyncio.run(_stats(db_url))
+    drawn = " | ".join(chart_words(chart_spec(stats, lang, 5)))
+    text = render_text(stats, lang, None)
+    this, last = {"en": ("Nov 16–22", "Nov 9–15")}.get(lang, ("11月16日–22日", "11月9日–15日"))
+    assert this in drawn and last in drawn and this in text
+    assert not re.search(r"W\d\d", drawn + text)
+
+
+# Characters that exist only in one script (a few dozen the digest would use).
+SIMPLIFIED_ONLY = set("类诈骗数条这与为侧变统计则够资讯网络购贷领导恋戏单检们时间")
+TRADITIONAL_ONLY = set("類詐騙數週則這與為側變統計訊網絡購貸領導戀戲單檢們時間")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_chart_label_is_in_the_readers_script(db_url: str, lang: Lang) -> None:
+    stats = asyncio.run(_stats(db_url))
+    drawn = "".join(chart_words(chart_spec(stats, lang, 5)))
+    if lang == "en":
+        assert not re.search(r"[\u3000-\u9fff\uff00-\uffef]", drawn), drawn
+    elif lang == "zh-hant":
+        assert not set(drawn) & SIMPLIFIED_ONLY
+        assert to_traditional(drawn) == drawn  # as OpenCC (Taiwan) writes it
+        assert "各類詐騙訊息數" in drawn
+    else:
+        assert not set(drawn) & TRADITIONAL_ONLY
+        assert "各类诈骗消息数" in drawn
 
 
 def test_chart_is_a_phone_sized_png(db_url: str) -> None:
-    async def go() -> bytes:
-        await seeded(db_url)
-        async with database(db_url) as sessions:
-            history = await share_history(sessions, WEEK, TZ)
-        assert [w for w, _ in history][-2:] == ["2026-W46", WEEK] and len(history) == 8
-        return render_chart(history, "zh-hans", 5)
-
-    png = asyncio.run(go())
+    stats = asyncio.run(_stats(db_url))
+    png = render_chart(stats, "zh-hans", 5)
     with Image.open(io.BytesIO(png)) as img:
-        assert img.format == "PNG" and img.size[0] >= 1000
+        assert img.format == "PNG" and 1000 <= img.size[0] <= 1280 and img.size[1] <= 1600
+
+
+def test_an_empty_week_says_so_on_the_chart() -> None:
+    day = dt.date(2026, 11, 16)
+    empty = WeekStats(WEEK, day, day, day, day, False, 0, 0, (), None, None, None, ())
+    drawn = chart_words(chart_spec(empty, "zh-hant", 5))
+    assert "本週暫無資料" in drawn and "各類詐騙訊息數" in drawn
+    assert render_chart(empty, "en", 5).startswith(b"\x89PNG")
 
 
 def test_seasonal_line_by_date() -> None:
