@@ -1,7 +1,7 @@
 """Developer tool: fit signal weights and medium thresholds of some rules on labeled corpora.
 
 Usage:
-  python scripts/fit_weights.py FILE.jsonl [FILE.jsonl ...] --rules r1,r2 [--iters 3]
+  python scripts/fit_weights.py FILE.jsonl[@W] [FILE.jsonl[@W] ...] --rules r1,r2 [--iters 3]
       [--gamma 3] [--cap NAME=W ...] [--floor RULE:SIGNAL=W ...] [--jobs 2]
 
 The way SpamAssassin fits its scores: every row is checked once, the signals each listed rule
@@ -10,6 +10,9 @@ medium while false alarms cost far more than a hit is worth (a medium false alar
 4 on ads and personal SMS), and every change from the rule file costs ``gamma`` per unit. Shared
 generic signals (urgency, money_request, ...) are capped low so no pile of common words reaches
 a verdict. The medium threshold of each rule is tried at low + 1, 1.5 and 2.
+
+``FILE@W`` counts every row of FILE W times (hits and false alarms alike): real messages can
+outweigh semi-synthetic ones, so no fit buys synthetic hits with real misses.
 
 It prints the suggested weights and thresholds as numbers only (signal names such as
 ``identity/2``); nothing from the corpus is printed or written. Edit the rule files by hand,
@@ -123,10 +126,13 @@ def main() -> None:
     rules = a.rules.split(",")
     caps = {tuple(k.split(":", 1)): float(v) for k, v in (c.split("=") for c in a.cap)}
     floors = {tuple(k.split(":", 1)): float(v) for k, v in (c.split("=") for c in a.floor)}
-    rows = []
-    for name in a.files:
+    rows, weight_of = [], []
+    for spec in a.files:
+        name, _, w = spec.partition("@")
         with open(name, encoding="utf-8") as fh:
-            rows.extend(json.loads(line) for line in fh)
+            new = [json.loads(line) for line in fh]
+        rows.extend(new)
+        weight_of.extend([float(w or 1)] * len(new))
     with Pool(a.jobs, initializer=_init, initargs=(a.dir, rules)) as pool:
         data = pool.map(_fired, [r["text"] for r in rows], chunksize=100)
     engine = Engine.from_dir(a.dir)
@@ -161,13 +167,14 @@ def main() -> None:
     risk = [row_risk(i) for i in range(len(rows))]
 
     def objective() -> tuple[float, Counter[str], Counter[str]]:
-        tp, fp, fpl = 0.0, Counter(), Counter()
+        tp, fp, fpl = 0.0, Counter[str](), Counter[str]()
         for i, row in enumerate(rows):
+            w = weight_of[i]
             if row["label"] == "scam":
-                tp += max(risk[i], data[i][0]) >= 2
+                tp += w * (max(risk[i], data[i][0]) >= 2)
             else:
-                fp[groups[i]] += risk[i] >= 2
-                fpl[groups[i]] += risk[i] >= 1
+                fp[groups[i]] += w * (risk[i] >= 2)
+                fpl[groups[i]] += w * (risk[i] >= 1)
         pen = sum(25 * fp[g] + (4 if g in ("ad", "personal") else 2) * fpl[g] for g in fp)
         return tp - pen, fp, fpl
 
