@@ -72,6 +72,8 @@ class Deps:
     digest_sender: DigestSender | None = None
     baseline: list[str] = field(default_factory=list)  # ordinary messages edits must pass
     checks: SerialWorker = field(default_factory=SerialWorker)  # the engine, off the loop
+    # Albums this webhook worker collects (see handlers.album_item); texts in memory only.
+    albums: dict[tuple[str, int], Any] = field(default_factory=dict)
 
 
 def attach(bot_data: dict[str, Any], deps: Deps) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import re
@@ -123,7 +124,7 @@ def store_hits(deps: Deps, records: list[HitRecord]) -> None:
 
 
 async def run_check_continuing(
-    deps: Deps, text: str, links: tuple[str, ...], carried: Carried | None
+    deps: Deps, text: str | list[str], links: tuple[str, ...], carried: Carried | None
 ) -> tuple[Verdict, Carried]:
     """The next message of a conversation checked with what its earlier messages showed."""
     (verdict, carry), seconds = await deps.checks.run(
@@ -630,6 +631,9 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         if piece is not None:
             await check_and_answer(deps, piece.person, [piece])
         return
+    if deps.pacing.shared and message.forward_origin is None:
+        await album_item(deps, update, message)  # webhook mode, an album: one answer for all
+        return
     if deps.pacing.shared:
         # Webhook mode: Telegram sends this chat's next update only after this one is
         # answered, so waiting to gather a burst would gather nothing. Answer now; the next
@@ -960,6 +964,126 @@ async def gathered(deps: Deps, pseudonym: str, pieces: list[Piece]) -> None:
     except Exception:
         log.exception("checking a forwarded batch failed")
         await reply(last.message, t("error", last.person.lang))
+
+
+# --- albums in webhook mode ------------------------------------------------------------------
+#
+# Telegram sends an album's items one update each, and in webhook mode the next item of a chat
+# only after the previous one was acknowledged, to any worker. So the worker that sees an
+# album first claims it (a shared mark) and collects it: it acknowledges each item it gets at
+# once and keeps the item's text in its own memory, and once the album has been quiet for the
+# conversation window it checks the album and sends the one reply. An item that reaches
+# another worker is read there (OCR) and checked alone; what it showed (rule ids and clue
+# names, never text) is added to the album's shared state, and the collector's check counts
+# it as if it were there, without its text (so without quotes from it). Known limit: the
+# collector acknowledges before it answers, so a collector killed in those few seconds loses
+# the album's reply (polling mode has the same window).
+
+# A collector stops waiting for items that other workers are still reading after this long.
+ALBUM_WAIT_SECONDS = 30.0
+
+
+@dataclass
+class AlbumBatch:
+    """An album this worker collects: its items' pieces, in this process's memory only."""
+
+    person: Person
+    first: Message  # the reply goes to the album's first item seen
+    pieces: list[Piece | None]
+    reading: int = 0  # items of it this worker is still reading
+
+
+_ALBUM_TASKS: set[asyncio.Task[None]] = set()
+
+
+async def album_item(deps: Deps, update: Update, message: Message) -> None:
+    """One item of an album in webhook mode (see above)."""
+    assert message.media_group_id is not None and update.effective_user is not None
+    pseudonym = deps.pseudonym(update.effective_user.id)
+    album = zlib.crc32(message.media_group_id.encode())
+    batch = deps.albums.get((pseudonym, album))
+    if batch is None and await deps.pacing.once("album_collect", pseudonym, album, ALBUM_SECONDS):
+        batch = deps.albums[pseudonym, album] = AlbumBatch(await person(update, deps), message, [])
+        # A context of its own: the answer is no part of this update's (already acknowledged).
+        task = asyncio.create_task(
+            collect_album(deps, pseudonym, album, batch), context=contextvars.Context()
+        )
+        _ALBUM_TASKS.add(task)
+        task.add_done_callback(_ALBUM_TASKS.discard)
+    if batch is not None:
+        batch.reading += 1
+        try:
+            batch.pieces.append(await read_message(deps, update, message))
+        finally:
+            batch.reading -= 1
+        return
+    # Another worker collects this album: add what this item shows to the shared state.
+    state = await album_state(deps, pseudonym, album)
+    state["reading"] += 1
+    await deps.pacing.keep("album", pseudonym, state, ALBUM_SECONDS)
+    try:
+        piece = await read_message(deps, update, message)
+        if piece is not None:
+            earlier = carried_of(state) if state["messages"] else None
+            _, carry = await run_check_continuing(deps, piece.text, piece.links, earlier)
+            state |= carried_state(carry)
+            state["kinds"] = sorted({*state["kinds"], piece.kind})
+    finally:
+        state["reading"] -= 1
+        state["seen"] += 1
+        await deps.pacing.keep("album", pseudonym, state, ALBUM_SECONDS)
+
+
+async def album_state(deps: Deps, pseudonym: str, album: int) -> dict[str, Any]:
+    """What other workers added to this album so far (clue names and counts, no text)."""
+    held = await deps.pacing.recall("album", pseudonym)
+    if isinstance(held, dict) and held.get("album") == album:
+        return held
+    fresh: dict[str, Any] = {"album": album, "reading": 0, "seen": 0, "kinds": []}
+    return fresh | carried_state(Carried(frozenset(), frozenset(), 0))
+
+
+async def collect_album(deps: Deps, pseudonym: str, album: int, batch: AlbumBatch) -> None:
+    """Wait until the album is complete (quiet for the conversation window, nobody reading
+    an item of it), then check it as one and reply once."""
+    window = deps.settings.telegram.conversation_window_seconds
+    deadline = asyncio.get_running_loop().time() + ALBUM_WAIT_SECONDS
+    before: tuple[int, ...] = ()
+    try:
+        while True:
+            await asyncio.sleep(window)
+            state = await album_state(deps, pseudonym, album)
+            now = (len(batch.pieces), batch.reading, int(state["seen"]), int(state["reading"]))
+            done = now == before and not batch.reading and not state["reading"]
+            if done or asyncio.get_running_loop().time() > deadline:
+                break
+            before = now
+        deps.albums.pop((pseudonym, album), None)
+        await answer_album(deps, batch, state)
+    except Exception:
+        log.exception("checking an album failed")
+        with contextlib.suppress(Exception):
+            await reply(batch.first, t("error", batch.person.lang))
+    finally:
+        deps.albums.pop((pseudonym, album), None)
+
+
+async def answer_album(deps: Deps, batch: AlbumBatch, state: dict[str, Any]) -> None:
+    """The album's one check and one reply: its items read here, with what the others showed."""
+    pieces = [piece for piece in batch.pieces if piece is not None]
+    others = carried_of(state) if state["messages"] else None
+    if others is None:
+        if pieces:
+            await check_and_answer(deps, batch.person, pieces)
+        return  # every item got its own answer already (a refusal, no text in the image)
+    p = batch.person
+    links = tuple(link for piece in pieces for link in piece.links)
+    verdict, carry = await run_check_continuing(deps, [pc.text for pc in pieces], links, others)
+    await keep_last_check(deps, p, verdict, carry)
+    kinds = {*state["kinds"], *(pc.kind for pc in pieces)}
+    kind: InputKind = "qr" if "qr" in kinds else "photo"
+    target = pieces[-1].message if pieces else batch.first
+    await answer_verdict(deps, p, target, verdict, kind)
 
 
 # --- groups ----------------------------------------------------------------------------------

@@ -243,7 +243,7 @@ FloodKind = Literal["message", "forward", "button", "edit"]
 
 
 # The kinds of state ``keep`` holds per person (dropped together by ``forget``).
-KEPT_KINDS = ("conversation", "last_check")
+KEPT_KINDS = ("conversation", "last_check", "album")
 
 
 class SharedPacing:

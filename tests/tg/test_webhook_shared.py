@@ -139,9 +139,10 @@ def test_a_group_post_is_warned_about_once_whichever_worker_sees_its_edits(
     run(go())
 
 
-def test_an_album_is_answered_as_one_conversation_across_workers(tmp_path: Path) -> None:
-    """An album's pictures come one update each, to either worker: they are read as one
-    conversation, so exactly one reply holds the verdict (an earlier one points to it)."""
+def test_an_album_gets_one_check_and_one_reply_across_workers(tmp_path: Path) -> None:
+    """An album's pictures come one update each, to either worker: the worker that got the
+    first collects the album, the other adds what its pictures showed (clue names, no text),
+    and the album gets one reply holding the verdict of all of it, as in polling mode."""
     from tests.tg.conftest import render_png
 
     async def go() -> None:
@@ -152,14 +153,17 @@ def test_an_album_is_answered_as_one_conversation_across_workers(tmp_path: Path)
                 ["您好，我是快递理赔专员"],
                 ["您的包裹在运输途中丢失了"],
                 ["我们三倍理赔，请加客服微信办理"],
+                ["请下载会议软件并开启屏幕共享"],
             ]
             for lines in shots:
                 emu.send_photo(chat, user, render_png(lines), media_group_id="album-1")
-            await settled(emu, 3)
-            texts = [m["text"] for m in emu.sent_messages(chat["id"])]
-            verdicts = [t for t in texts if "风险" in t or "未匹配" in t]
-            assert len(verdicts) == 1, texts
-            assert "快递" in verdicts[0]
-            assert all("下方最新的回复" in t for t in texts if t not in verdicts), texts
+            await settled(emu, 4)
+            urls = {d.url for d in emu.webhook_deliveries if d.ok}
+            assert len(urls) == 2, "the album's items went to both workers"
+            [answer] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            await asyncio.sleep(3)  # nothing more comes: no second reply, no edit
+            assert [m["text"] for m in emu.sent_messages(chat["id"])] == [answer["text"]]
+            assert "快递" in answer["text"] and "风险" in answer["text"], answer["text"]
+            assert not [q for q in emu.requests if q.method == "editMessageText"]
 
     run(go())
