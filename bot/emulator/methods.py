@@ -127,12 +127,35 @@ class BotApi(World):
             raise bad_request("message to be replied not found")
         return without_reply(target)
 
+    def _thread(self, chat: JSON, params: JSON) -> int | None:
+        """The forum topic ``message_thread_id`` names, checked as Telegram does."""
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return None
+        topics = self._topics.get(chat["id"])
+        if topics is None or thread not in topics:
+            raise bad_request("message thread not found")
+        if topics[thread] and self._bot_status(chat) not in ("administrator", "creator"):
+            raise bad_request("TOPIC_CLOSED")
+        return int(thread)
+
     def _send_common(self, params: JSON, chat: JSON, content: JSON, extra: JSON) -> JSON:
         markup = params.get("reply_markup")
         self._check_markup(markup)
+        thread = self._thread(chat, params)
         reply = self._reply_target(chat, params)
         if reply is not None:
             content["reply_to_message"] = reply
+            replied_thread = (
+                reply.get("message_thread_id") if reply.get("is_topic_message") else None
+            )
+            if thread is not None and replied_thread != thread:
+                raise bad_request("replies to another topic are not implemented by the emulator")
+            # A reply goes to the topic of the message it answers.
+            thread = replied_thread
+        if thread is not None:
+            content["message_thread_id"] = thread
+            content["is_topic_message"] = True
         if markup and "inline_keyboard" in markup:
             content["reply_markup"] = markup
         elif markup:
@@ -145,7 +168,7 @@ class BotApi(World):
         return self.bot_user | {
             "can_join_groups": True,
             "can_read_all_group_messages": not self.privacy_mode,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.inline_mode,
         }
 
     async def _get_business_connection(self, params: JSON) -> JSON:
@@ -392,6 +415,7 @@ class BotApi(World):
         chat = self._chat_for_send(params["chat_id"])
         if params["action"] not in _CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
+        self._thread(chat, params)
         self.chat_actions.append((chat["id"], params["action"]))
         return True
 

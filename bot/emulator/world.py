@@ -48,6 +48,10 @@ CHANNEL_BOT: JSON = {
 }
 
 
+# The colours Telegram lets a new forum topic have (createForumTopic's icon_color).
+TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
+
+
 @dataclass
 class StoredFile:
     file_id: str
@@ -131,6 +135,10 @@ class World:
         self._files_by_path: dict[str, StoredFile] = {}
         self._open_queries: set[str] = set()
         self._commands: dict[tuple[str, str], list[JSON]] = {}
+        # Forum topics: chat id -> thread id -> whether the topic is closed.
+        self._topics: dict[int, dict[int, bool]] = {}
+        # Inline mode (BotFather /setinline): only then does Telegram send inline queries.
+        self.inline_mode = False
 
         self._pending: list[JSON] = []
         self._last_update_id = 100_000
@@ -142,6 +150,8 @@ class World:
         self._group_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(4_000_000_000_001)
+        self._poll_ids = itertools.count(5_000_000_000_001)
+        self._story_ids = itertools.count(1)
 
     # -- simulating people and chats ---------------------------------------------------------------
 
@@ -181,12 +191,18 @@ class World:
         self._members.setdefault(chat["id"], {})[user["id"]] = "member"
         return copy.deepcopy(chat)
 
-    def group_chat(self, title: str = "Group", *, username: str | None = None) -> JSON:
-        """A supergroup the bot is not yet a member of (see add_bot_to_group)."""
+    def group_chat(
+        self, title: str = "Group", *, username: str | None = None, forum: bool = False
+    ) -> JSON:
+        """A supergroup the bot is not yet a member of (see add_bot_to_group); with topics
+        (``is_forum``) when ``forum`` (see create_topic)."""
         chat: JSON = {"id": -1_001_000_000_000 - next(self._group_ids), "type": "supergroup"}
         chat["title"] = title
         if username:
             chat["username"] = username
+        if forum:
+            chat["is_forum"] = True
+            self._topics[chat["id"]] = {}
         self._chats[chat["id"]] = chat
         self._members[chat["id"]] = {}
         return copy.deepcopy(chat)
@@ -268,9 +284,12 @@ class World:
         *,
         reply_to: JSON | None = None,
         quote: str | None = None,
+        topic: JSON | int | None = None,
     ) -> JSON:
         """`user` writes `text` in `chat`, in reply to `reply_to` (quoting the part `quote` of
-        it). Commands, links and mentions get their entities unless `entities` is given."""
+        it), in the forum topic `topic` (its thread id, or the message that created it; a
+        reply to a message in a topic is in that topic). Commands, links and mentions get their
+        entities unless `entities` is given."""
         content: JSON = {"text": text}
         found = detect_entities_or(entities, text)
         if found:
@@ -282,7 +301,7 @@ class World:
             # Telegram counts the position in UTF-16 code units.
             before = replied[: replied.index(quote)]
             content["quote"] = {"text": quote, "position": len(before.encode("utf-16-le")) // 2}
-        return self._user_message(chat, user, content, forwarded, reply_to)
+        return self._user_message(chat, user, content, forwarded, reply_to, topic=topic)
 
     def post_as_chat(self, group: JSON, text: str, as_chat: JSON | None = None) -> JSON:
         """A post in ``group`` signed by a chat, not a person, as Telegram sends it: by an
@@ -374,6 +393,149 @@ class World:
     def business_connection_of(self, connection_id: str) -> JSON | None:
         found = self._business.get(connection_id)
         return copy.deepcopy(found) if found is not None else None
+
+    def create_topic(
+        self, group: JSON, user: JSON, name: str = "Topic", *, icon_color: int = 7322096
+    ) -> JSON:
+        """`user` opens a topic in a forum supergroup: the ``forum_topic_created`` service
+        message, whose id is the topic's ``message_thread_id`` (returned)."""
+        chat = self._known_chat(group)
+        if chat["id"] not in self._topics:
+            raise ValueError("create_topic: not a forum (group_chat(forum=True))")
+        if icon_color not in TOPIC_COLORS:
+            raise ValueError(f"create_topic: icon_color must be one of {TOPIC_COLORS}")
+        thread = self._next_message_id.get(chat["id"], 1)
+        content: JSON = {
+            "message_thread_id": thread,
+            "is_topic_message": True,
+            "forum_topic_created": {"name": name, "icon_color": icon_color},
+        }
+        self._topics[chat["id"]][thread] = False
+        return self._service_message(chat, user, content)
+
+    def close_topic(self, group: JSON, user: JSON, topic: JSON | int) -> JSON:
+        """`user` closes a forum topic (a ``forum_topic_closed`` service message in it): from
+        now on only administrators write there."""
+        chat = self._known_chat(group)
+        thread = self._topic_of(chat, topic)
+        self._topics[chat["id"]][thread] = True
+        content: JSON = {"message_thread_id": thread, "is_topic_message": True}
+        content["forum_topic_closed"] = {}
+        content["reply_to_message"] = self._topic_root(chat, thread)
+        return self._service_message(chat, user, content)
+
+    def join_group(self, group: JSON, user: JSON, *, by: JSON | None = None) -> JSON:
+        """`user` joins `group` (added by `by`, else by themselves through a link): the
+        ``new_chat_members`` service message, with the legacy ``new_chat_participant`` Telegram
+        still sends, and a ``chat_member`` update for a bot that administers the group."""
+        chat = self._known_chat(group)
+        joined = self._known_user(user)
+        adder = self._known_user(by) if by is not None else joined
+        old = self._members[chat["id"]].get(joined["id"], "left")
+        self._members[chat["id"]][joined["id"]] = "member"
+        content: JSON = {"new_chat_members": [copy.deepcopy(joined)]}
+        content["new_chat_participant"] = copy.deepcopy(joined)
+        message = self._service_message(chat, adder, content)
+        self._chat_member_update(chat, adder, joined, old, "member")
+        return message
+
+    def leave_group(self, group: JSON, user: JSON) -> JSON:
+        """`user` leaves `group`: the ``left_chat_member`` service message and a
+        ``chat_member`` update for a bot that administers the group."""
+        chat = self._known_chat(group)
+        left = self._known_user(user)
+        old = self._members[chat["id"]].get(left["id"], "left")
+        if old == "left":
+            raise ValueError("leave_group: not a member")
+        message = self._service_message(chat, left, {"left_chat_member": copy.deepcopy(left)})
+        self._members[chat["id"]][left["id"]] = "left"
+        self._chat_member_update(chat, left, left, old, "left")
+        return message
+
+    def pin_message(self, chat: JSON, user: JSON, message: JSON) -> JSON:
+        """`user` pins `message`: the ``pinned_message`` service message (holding the pinned
+        message one level deep, as Telegram nests it)."""
+        found = self._known_chat(chat)
+        target = self._message(found["id"], int(message["message_id"]))
+        if target is None:
+            raise ValueError("pin_message: no such message in this chat")
+        content: JSON = {"pinned_message": without_reply(target)}
+        if target.get("is_topic_message"):
+            content["message_thread_id"] = target["message_thread_id"]
+            content["is_topic_message"] = True
+        return self._service_message(found, user, content)
+
+    def send_poll(
+        self,
+        chat: JSON,
+        user: JSON,
+        question: str,
+        options: list[str],
+        *,
+        anonymous: bool = True,
+        quiz: bool = False,
+    ) -> JSON:
+        """`user` sends a poll (2 to 12 options). Telegram tells a bot about votes only in
+        polls the bot sent itself, so no vote is built here; see ``stop_poll``."""
+        if not 2 <= len(options) <= 12:
+            raise ValueError("send_poll: 2 to 12 options")
+        poll: JSON = {
+            "id": str(next(self._poll_ids)),
+            "question": question,
+            "options": [
+                {"persistent_id": str(i), "text": text, "voter_count": 0}
+                for i, text in enumerate(options)
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": anonymous,
+            "type": "quiz" if quiz else "regular",
+            "allows_multiple_answers": False,
+            "allows_revoting": not quiz,
+            "members_only": False,
+        }
+        if quiz:
+            poll["correct_option_ids"] = [0]
+        return self._user_message(chat, user, {"poll": poll}, False, None)
+
+    def stop_poll(self, chat: JSON, user: JSON, message: JSON) -> JSON:
+        """`user` stops the poll they sent: the ``poll`` update with its final state (Telegram
+        sends bots the state of manually stopped polls)."""
+        found = self._known_chat(chat)
+        stored = self._message(found["id"], int(message["message_id"]))
+        if stored is None or "poll" not in stored or stored["from"]["id"] != user["id"]:
+            raise ValueError("stop_poll: only the poll's sender stops it")
+        stored["poll"]["is_closed"] = True
+        return self._enqueue("poll", stored["poll"])
+
+    def send_story(self, chat: JSON, user: JSON, *, of: JSON | None = None) -> JSON:
+        """`user` shares a story in `chat` (of the chat `of`, by default their own): a message
+        holding only the story's chat and id, as Telegram sends it."""
+        owner = self._known_chat(of) if of is not None else None
+        if owner is None:
+            sender = self._known_user(user)
+            owner = {"id": sender["id"], "type": "private", "first_name": sender["first_name"]}
+        story = {"chat": copy.deepcopy(owner), "id": next(self._story_ids)}
+        return self._user_message(chat, user, {"story": story}, False, None)
+
+    def inline_query(self, user: JSON, query: str, *, chat_type: str | None = None) -> JSON:
+        """`user` types ``@bot query`` in some chat (of type `chat_type`: sender, private,
+        group, supergroup or channel): an ``inline_query`` update, sent only to a bot with
+        inline mode on (``inline_mode``). Returns the InlineQuery."""
+        if not self.inline_mode:
+            raise ValueError("inline_query: the bot has no inline mode (set inline_mode)")
+        if chat_type not in (None, "sender", "private", "group", "supergroup", "channel"):
+            raise ValueError(f"inline_query: no chat type {chat_type!r}")
+        query_obj: JSON = {
+            "id": str(next(self._query_ids)),
+            "from": copy.deepcopy(self._known_user(user)),
+            "query": query[:256],
+            "offset": "",
+        }
+        if chat_type is not None:
+            query_obj["chat_type"] = chat_type
+        self._enqueue("inline_query", query_obj)
+        return copy.deepcopy(query_obj)
 
     def edit_text(self, chat: JSON, user: JSON, message: JSON, text: str) -> JSON:
         """`user` edits a text message they sent earlier (an ``edited_message`` update)."""
@@ -640,6 +802,9 @@ class World:
         content: JSON,
         forwarded: bool | JSON,
         reply_to: JSON | None,
+        *,
+        topic: JSON | int | None = None,
+        service: bool = False,
     ) -> JSON:
         chat = self._known_chat(chat)
         sender = self._known_user(user)
@@ -657,15 +822,68 @@ class World:
             )
             content["forward_origin"] = origin
             content |= legacy_forward_fields(origin)
+        target = None
         if reply_to is not None:
             target = self._message(chat["id"], int(reply_to["message_id"]))
             if target is None:
                 raise ValueError("reply_to: no such message in this chat")
             content["reply_to_message"] = without_reply(target)
+        thread = self._topic_of(chat, topic) if topic is not None else None
+        if target is not None and target.get("is_topic_message"):
+            if thread is not None and thread != target["message_thread_id"]:
+                raise ValueError("reply_to: a message of another topic")
+            thread = target["message_thread_id"]
+        if thread is not None:
+            if self._topics[chat["id"]][thread] and self._members[chat["id"]].get(
+                sender["id"]
+            ) not in ("administrator", "creator"):
+                raise ValueError("topic closed: only administrators write there")
+            content["message_thread_id"] = thread
+            content["is_topic_message"] = True
+            # Telegram presents a topic's message as a reply to the topic's first message.
+            content.setdefault("reply_to_message", self._topic_root(chat, thread))
         message = self._store_message(chat, sender, content)
-        if self._delivered_to_bot(chat, message):
+        if service or self._delivered_to_bot(chat, message):
             self._enqueue("message", message)
         return copy.deepcopy(message)
+
+    def _service_message(self, chat: JSON, user: JSON, content: JSON) -> JSON:
+        """A service message in a group (members, pins, topics): bots get those in privacy
+        mode too."""
+        if chat["type"] == "private":
+            raise ValueError("service messages of this kind are only in groups")
+        if self._bot_status(chat) in ("left", "kicked"):
+            raise ValueError("the bot is not in this group: call add_bot_to_group() first")
+        message = self._store_message(chat, self._known_user(user), content)
+        self._enqueue("message", message)
+        return copy.deepcopy(message)
+
+    def _topic_of(self, chat: JSON, topic: JSON | int) -> int:
+        thread = topic if isinstance(topic, int) else int(topic["message_thread_id"])
+        if thread not in self._topics.get(chat["id"], {}):
+            raise ValueError("no such topic in this chat: create it with create_topic()")
+        return thread
+
+    def _topic_root(self, chat: JSON, thread: int) -> JSON:
+        return without_reply(self._messages[chat["id"]][thread])
+
+    def _chat_member_update(
+        self, chat: JSON, by: JSON, user: JSON, old: str, new: str
+    ) -> JSON | None:
+        """The ``chat_member`` update: Telegram sends it only to a bot that administers the
+        chat (and asked for it in allowed_updates)."""
+        if self._bot_status(chat) not in ("administrator", "creator"):
+            return None
+        return self._enqueue(
+            "chat_member",
+            {
+                "chat": chat,
+                "from": by,
+                "date": now(),
+                "old_chat_member": self._member(old, user),
+                "new_chat_member": self._member(new, user),
+            },
+        )
 
     def _delivered_to_bot(self, chat: JSON, message: JSON) -> bool:
         """Privacy mode: in groups the bot sees only commands, replies to it and mentions."""
