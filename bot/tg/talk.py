@@ -2,7 +2,8 @@
 
 Owns: ``Person`` (a pseudonym, the language and region to answer in) and ``person`` (read from
 the update, the saved choice, or what the webhook claim prefetched), ``reply`` (an HTML
-answer to a message, retried safely, never with a link preview) and ``keyboard``. Handlers
+answer to a message, in its forum topic, retried safely, never with a link preview) and
+``keyboard``. Handlers
 and moderation both build on this module; neither imports the other for it.
 """
 
@@ -46,9 +47,13 @@ async def reply(
     *,
     quiet: bool = False,
 ) -> Message:
+    # In a forum the answer goes to the message's topic, even when that message is gone by then
+    # (allow_sending_without_reply would otherwise put the answer in the General topic).
+    thread = message.message_thread_id if message.is_topic_message else None
     return await with_retries(
         lambda: message.get_bot().send_message(
             chat_id=message.chat_id,
+            message_thread_id=thread,
             text=text,
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(buttons),

@@ -1,0 +1,182 @@
+"""Every kind of update the emulator builds, through the real bot: forum topics, service
+messages, chat_member, polls, stories, inline queries. For each, the right answer (in the
+right forum topic) or the right silence, no request the emulator refuses, no error logged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.emulator import BotApiEmulator
+from tests.tg.conftest import TOKEN, running_bot
+from tests.tg.test_e2e import FAKE_CS_ZH, run
+from tests.tg.test_webhook import worker
+
+JSON = dict[str, Any]
+
+
+class Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+@asynccontextmanager
+async def bot_in(mode: str, tmp_path: Path) -> AsyncIterator[BotApiEmulator]:
+    """The bot polling the emulator, or one webhook worker it delivers to; at the end no
+    refused request and no error logged."""
+    errors = Errors()
+    logging.getLogger().addHandler(errors)
+    try:
+        if mode == "polling":
+            async with running_bot(tmp_path) as r:
+                yield r.emu
+        else:
+            emu = BotApiEmulator(token=TOKEN, bot_username="sentinel_test_bot")
+            await emu.start()
+            try:
+                async with worker(tmp_path, emu):
+                    yield emu
+                assert [(q.method, q.description) for q in emu.invalid_requests] == []
+            finally:
+                await emu.stop()
+    finally:
+        logging.getLogger().removeHandler(errors)
+    assert errors.lines == []
+
+
+async def answer_to(emu: BotApiEmulator, chat: JSON, message: JSON) -> JSON:
+    """The bot's reply to ``message``, waited for."""
+    for _ in range(6000):
+        for sent in emu.sent_messages(chat["id"]):
+            if sent.get("reply_to_message", {}).get("message_id") == message["message_id"]:
+                return sent
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"no reply to message {message['message_id']}")
+
+
+async def silent_on(emu: BotApiEmulator, chat: JSON, user: JSON, act: Callable[[], Any]) -> None:
+    """``act`` gets no message from the bot in ``chat``: /help sent after it is answered
+    (so the update was handled), and nothing else is sent there."""
+    before = len(emu.sent_messages(chat["id"]))
+    act()
+    await asyncio.sleep(0.3)
+    help_ = emu.send_text(chat, user, "/help")
+    await answer_to(emu, chat, help_)
+    await asyncio.sleep(0.5)
+    others = [
+        m["text"]
+        for m in emu.sent_messages(chat["id"])[before:]
+        if m.get("reply_to_message", {}).get("message_id") != help_["message_id"]
+    ]
+    assert others == []
+
+
+async def forum_group(emu: BotApiEmulator) -> tuple[JSON, JSON]:
+    admin = emu.make_user(language_code="zh-hans")
+    group = emu.group_chat("论坛", forum=True)
+    emu.add_bot_to_group(group, by=admin)
+    await emu.wait_for_messages(group["id"], count=1, timeout=60)  # the hello, in General
+    return admin, group
+
+
+def sends_in(emu: BotApiEmulator, chat: JSON) -> list[JSON]:
+    return [
+        q.params
+        for q in emu.requests
+        if q.method == "sendMessage" and q.ok and str(q.params.get("chat_id")) == str(chat["id"])
+    ]
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_the_bot_answers_in_the_forum_topic_it_was_asked_in(mode: str, tmp_path: Path) -> None:
+    async def go() -> None:
+        async with bot_in(mode, tmp_path) as emu:
+            admin, group = await forum_group(emu)
+            member = emu.make_user(language_code="zh-hans")
+            topic = {}
+
+            def open_topic() -> None:
+                topic.update(emu.create_topic(group, admin, "闲聊"))
+
+            await silent_on(emu, group, admin, open_topic)  # forum_topic_created: silence
+            thread = topic["message_thread_id"]
+            scam = emu.send_text(group, member, FAKE_CS_ZH, topic=thread)
+            warning = await answer_to(emu, group, scam)
+            assert "提醒" in warning["text"]
+            assert warning["message_thread_id"] == thread and warning["is_topic_message"]
+            asked = emu.send_text(group, admin, "/help", topic=thread)
+            answer = await answer_to(emu, group, asked)
+            assert answer["message_thread_id"] == thread
+            # The topic is named in the request itself: were the message gone by then, the
+            # answer would still land in its topic, not in General.
+            replies = {
+                p["reply_parameters"]["message_id"]: p.get("message_thread_id")
+                for p in sends_in(emu, group)
+                if "reply_parameters" in p
+            }
+            assert replies[scam["message_id"]] == thread
+            assert replies[asked["message_id"]] == thread
+            # In General, no topic is named.
+            general = emu.send_text(group, member, FAKE_CS_ZH + " ")
+            assert "message_thread_id" not in await answer_to(emu, group, general)
+            await silent_on(emu, group, admin, lambda: emu.close_topic(group, admin, thread))
+
+    run(go())
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_service_messages_and_chat_member_updates_get_silence(mode: str, tmp_path: Path) -> None:
+    async def go() -> None:
+        async with bot_in(mode, tmp_path) as emu:
+            admin, group = await forum_group(emu)
+            newcomer = emu.make_user(language_code="en")
+            await silent_on(emu, group, admin, lambda: emu.join_group(group, newcomer))
+            post = emu.send_text(group, admin, "群规：不要发广告")
+            await silent_on(emu, group, admin, lambda: emu.pin_message(group, admin, post))
+            await silent_on(emu, group, admin, lambda: emu.leave_group(group, newcomer))
+            # As an administrator the bot is sent chat_member updates too (it asks for them).
+            emu.set_admins(group, [admin, emu.bot_user])
+            await silent_on(emu, group, admin, lambda: emu.join_group(group, newcomer, by=admin))
+            await silent_on(emu, group, admin, lambda: emu.leave_group(group, newcomer))
+            assert not [u for u in emu.dropped_updates if "chat_member" in u]
+            assert all(d.ok for d in emu.webhook_deliveries)  # webhook: each acknowledged
+
+    run(go())
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_polls_stories_and_inline_queries(mode: str, tmp_path: Path) -> None:
+    async def go() -> None:
+        async with bot_in(mode, tmp_path) as emu:
+            user = emu.make_user(language_code="en")
+            chat = emu.private_chat(user)
+            # In a private chat: told what the bot can check (a poll or a story holds no text
+            # the bot is given).
+            poll = emu.send_poll(chat, user, "Is this a scam?", ["yes", "no"])
+            assert "text" in (await answer_to(emu, chat, poll))
+            story = emu.send_story(chat, user)
+            assert "text" in (await answer_to(emu, chat, story))
+            await silent_on(emu, chat, user, lambda: emu.stop_poll(chat, user, poll))
+            # In a group: silence.
+            admin, group = await forum_group(emu)
+            await silent_on(emu, group, admin, lambda: emu.send_poll(group, admin, "?", ["a", "b"]))
+            await silent_on(emu, group, admin, lambda: emu.send_story(group, admin))
+            # The bot has no inline mode: an inline query (had it one) gets no answer.
+            emu.inline_mode = True
+            await silent_on(emu, chat, user, lambda: emu.inline_query(user, FAKE_CS_ZH))
+            await silent_on(
+                emu, chat, user, lambda: emu.inline_query(user, "scam?", chat_type="supergroup")
+            )
+            assert not [q for q in emu.requests if q.method == "answerInlineQuery"]
+
+    run(go())
