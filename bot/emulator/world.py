@@ -390,6 +390,21 @@ class World:
         self._enqueue("business_message", message)
         return copy.deepcopy(message)
 
+    def edit_business_message(self, message: JSON, text: str) -> JSON:
+        """The sender of a business message (as returned by ``send_business_message``) edits
+        it: an ``edited_business_message`` update."""
+        if message.get("business_connection_id") not in self._business:
+            raise ValueError("edit_business_message: not a business message")
+        edited = copy.deepcopy(message) | {"text": text, "edit_date": now()}
+        found = detect_entities_or(None, text)
+        if found:
+            edited["entities"] = found
+        else:
+            edited.pop("entities", None)
+        self._check_out("Message", edited)
+        self._enqueue("edited_business_message", edited)
+        return copy.deepcopy(edited)
+
     def business_connection_of(self, connection_id: str) -> JSON | None:
         found = self._business.get(connection_id)
         return copy.deepcopy(found) if found is not None else None

@@ -1239,11 +1239,15 @@ BUSINESS_WARNED_SECONDS = 600.0
 
 
 async def on_business_message(update: Update, context: Ctx) -> None:
-    """A message in a chat of a Telegram Business account the bot is connected to: checked,
-    and when it looks like a scam the owner is warned in their own chat with the bot. The
-    bot never writes in the business chat: it would speak for the owner."""
+    """A message in a chat of a Telegram Business account the bot is connected to, new or
+    edited: checked, and when it looks like a scam the owner is warned in their own chat with
+    the bot. The bot never writes in the business chat: it would speak for the owner.
+
+    An edit is checked like a new message ("write something harmless, then edit in the
+    link"); the owner hears about a customer at most once per ``BUSINESS_WARNED_SECONDS``,
+    unless the risk got worse since (a medium-risk warning, then a high-risk message or edit)."""
     deps = deps_of(context)
-    message = update.business_message
+    message = update.business_message or update.edited_business_message
     if message is None or message.business_connection_id is None or message.from_user is None:
         return
     cid = message.business_connection_id
@@ -1286,9 +1290,17 @@ async def on_business_message(update: Update, context: Ctx) -> None:
         ),
     )
     customer = zlib.crc32(customer_key.encode())
-    if not await deps.pacing.once(
-        "business_warned", owner.pseudonym, customer, BUSINESS_WARNED_SECONDS
-    ):
+    # One mark for any warning about this customer, one more for a high-risk one: a high risk
+    # after a medium one is worse news, told again; anything else within the time is not.
+    marks = ("business_warned", "business_warned_high")[: 2 if verdict.risk == "high" else 1]
+    claimed = [
+        mark
+        for mark in marks
+        if await deps.pacing.once(mark, owner.pseudonym, customer, BUSINESS_WARNED_SECONDS)
+    ]
+    if marks[-1] not in claimed:
+        for mark in claimed:
+            await deps.pacing.release(mark, owner.pseudonym, customer)
         return
     try:
         await with_retries(
@@ -1302,7 +1314,8 @@ async def on_business_message(update: Update, context: Ctx) -> None:
         )
     except Exception:
         # Not warned: a redelivery of this update may try again.
-        await deps.pacing.release("business_warned", owner.pseudonym, customer)
+        for mark in claimed:
+            await deps.pacing.release(mark, owner.pseudonym, customer)
         raise
 
 
@@ -1677,7 +1690,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(on_restore, pattern=r"^rs:"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(MessageHandler(filters.UpdateType.BUSINESS_MESSAGE, on_business_message))
+    app.add_handler(MessageHandler(filters.UpdateType.BUSINESS_MESSAGES, on_business_message))
     app.add_handler(BusinessConnectionHandler(on_business_connection))
     app.add_handler(
         MessageHandler(private & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_private_message)

@@ -20,6 +20,8 @@ FAKE_CS_EN = (
     "Hello, this is customer service. Your parcel was damaged in transit and we will refund you "
     "twice the price. Please add me on WhatsApp to process the claim."
 )
+# Medium risk: a lost parcel and a compensation offer, no contact to move to yet.
+MEDIUM_ZH = "您的包裹在运输途中丢失了，我们三倍理赔"
 COURIER_NOTICE = "【菜鸟驿站】您的包裹已到达小区驿站，凭取件码 6-2-1033 取件，营业时间 8:00-21:00。"
 
 
@@ -359,5 +361,38 @@ def test_a_business_account_owner_is_warned_privately_and_the_customer_never_ans
             # One warning for that customer for a while; nothing said in the business chat.
             assert len(r.emu.sent_messages(own_chat["id"])) == 1
             assert r.emu.sent_messages(customer["id"]) == []
+
+    run(go())
+
+
+def test_a_business_message_edited_into_a_scam_warns_the_owner_once_unless_it_got_worse(
+    tmp_path: Path,
+) -> None:
+    """Edits of customers' messages are checked like new ones ("say hello, then edit in the
+    scam"); a customer already warned about is not warned about again for a while, unless the
+    risk got worse (medium, then high)."""
+
+    async def go() -> None:
+        async with running_bot(tmp_path) as r:
+            owner = r.emu.make_user(language_code="zh-hans")
+            own_chat = r.emu.private_chat(owner)
+            connection = r.emu.connect_business(owner)
+            first, second = (r.emu.make_user(language_code="zh-hans") for _ in range(2))
+            hello = r.emu.send_business_message(connection, first, "你好，请问几点营业？")
+            r.emu.edit_business_message(hello, "你好，请问周末营业吗？")  # still harmless
+            r.emu.edit_business_message(hello, FAKE_CS_ZH)
+            [warning] = await r.emu.wait_for_messages(own_chat["id"], count=1, timeout=60)
+            assert "冒充快递" in warning["text"]
+            r.emu.edit_business_message(hello, FAKE_CS_ZH + "快点")  # already warned: quiet
+            # Another customer: a medium-risk message, then an edit that makes it high risk.
+            medium = r.emu.send_business_message(connection, second, MEDIUM_ZH)
+            r.emu.send_business_message(connection, second, MEDIUM_ZH + "。")  # same: quiet
+            await r.emu.wait_for_messages(own_chat["id"], count=2, timeout=60)
+            r.emu.edit_business_message(medium, FAKE_CS_ZH)
+            warnings = await r.emu.wait_for_messages(own_chat["id"], count=3, timeout=60)
+            await asyncio.sleep(1.5)
+            assert len(r.emu.sent_messages(own_chat["id"])) == 3
+            assert "冒充快递" in warnings[1]["text"] and "冒充快递" in warnings[2]["text"]
+            assert r.emu.sent_messages(first["id"]) == r.emu.sent_messages(second["id"]) == []
 
     run(go())
