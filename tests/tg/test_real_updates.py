@@ -130,16 +130,24 @@ async def place(emu: BotApiEmulator, update: JSON) -> Placed:
         ids[person["id"]] = user["id"]
     chat_id = None
     hello = None
+    threads: dict[int, int] = {}  # the update's forum topics -> the emulator's
     follow_chat = emu.private_chat(user)
     if isinstance(chat, dict) and isinstance(chat.get("id"), int):
         kind_of_chat = chat.get("type")
         if kind_of_chat in ("group", "supergroup"):
-            group = emu.group_chat(title=str(chat.get("title") or "Group"))
+            forum = chat.get("is_forum") is True
+            group = emu.group_chat(title=str(chat.get("title") or "Group"), forum=forum)
             emu.add_bot_to_group(group, by=user)
             [greeting] = await emu.wait_for_messages(group["id"], count=1, timeout=60)
             hello = greeting["message_id"]
             chat_id = ids[chat["id"]] = group["id"]
             follow_chat = group
+            # The forum's topics the update is in, opened in the emulator's forum (their
+            # forum_topic_created messages go to the bot first; it stays silent on them).
+            for obj in walk(update) if forum else ():
+                old = obj.get("message_thread_id")
+                if isinstance(old, int) and old not in threads:
+                    threads[old] = emu.create_topic(group, user, "Topic")["message_thread_id"]
         elif kind_of_chat == "channel":
             chat_id = ids[chat["id"]] = emu.channel_chat(str(chat.get("title") or "Channel"))["id"]
         else:  # private, or a chat without a type: the person's chat with the bot
@@ -157,6 +165,8 @@ async def place(emu: BotApiEmulator, update: JSON) -> Placed:
         for key in ("id", "user_chat_id"):
             if isinstance(obj.get(key), int) and obj[key] in ids and not obj.get("is_bot"):
                 obj[key] = ids[obj[key]]
+        if isinstance(obj.get("message_thread_id"), int) and obj["message_thread_id"] in threads:
+            obj["message_thread_id"] = threads[obj["message_thread_id"]]
         if isinstance(obj.get("file_id"), str):
             if obj["file_id"] not in files:
                 picture = "width" in obj or str(obj.get("mime_type", "")).startswith("image/")
