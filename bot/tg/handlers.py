@@ -631,7 +631,7 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         if piece is not None:
             await check_and_answer(deps, piece.person, [piece])
         return
-    if deps.pacing.shared and message.forward_origin is None:
+    if deps.pacing.shared and message.media_group_id is not None:
         await album_item(deps, update, message)  # webhook mode, an album: one answer for all
         return
     if deps.pacing.shared:

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bot.emulator import BotApiEmulator
 from tests.tg.conftest import TOKEN
 from tests.tg.test_e2e import FAKE_CS_ZH, run
@@ -139,10 +141,14 @@ def test_a_group_post_is_warned_about_once_whichever_worker_sees_its_edits(
     run(go())
 
 
-def test_an_album_gets_one_check_and_one_reply_across_workers(tmp_path: Path) -> None:
-    """An album's pictures come one update each, to either worker: the worker that got the
-    first collects the album, the other adds what its pictures showed (clue names, no text),
-    and the album gets one reply holding the verdict of all of it, as in polling mode."""
+@pytest.mark.parametrize("forwarded", [False, True], ids=["sent", "forwarded"])
+def test_an_album_gets_one_check_and_one_reply_across_workers(
+    forwarded: bool, tmp_path: Path
+) -> None:
+    """An album's pictures (sent, or forwarded together) come one update each, to either
+    worker: the worker that got the first collects the album, the other adds what its pictures
+    showed (clue names, no text), and the album gets one reply holding the verdict of all of
+    it, as in polling mode."""
     from tests.tg.conftest import render_png
 
     async def go() -> None:
@@ -156,7 +162,9 @@ def test_an_album_gets_one_check_and_one_reply_across_workers(tmp_path: Path) ->
                 ["请下载会议软件并开启屏幕共享"],
             ]
             for lines in shots:
-                emu.send_photo(chat, user, render_png(lines), media_group_id="album-1")
+                emu.send_photo(
+                    chat, user, render_png(lines), forwarded=forwarded, media_group_id="album-1"
+                )
             await settled(emu, 4)
             urls = {d.url for d in emu.webhook_deliveries if d.ok}
             assert len(urls) == 2, "the album's items went to both workers"
