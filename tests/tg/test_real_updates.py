@@ -67,6 +67,7 @@ class Outcome:
     invalid: list[str] = field(default_factory=list)  # requests the emulator refused
     errors: list[str] = field(default_factory=list)  # ERROR log lines, emulator failures
     in_channel: bool = False  # the bot wrote in a channel
+    off_topic: list[str] = field(default_factory=list)  # answers outside the message's topic
 
     def summary(self) -> str:
         return self.outcome + (" (unreadable)" if self.unreadable else "")
@@ -107,6 +108,7 @@ class Placed:
     user: JSON
     hello: int | None  # the bot's hello in a group it was added to for this fixture
     watch: tuple[int, ...] = ()  # more chats its answer may go to (a business owner's)
+    thread: int | None = None  # the forum topic the update's message is in
 
 
 async def place(emu: BotApiEmulator, update: JSON) -> Placed:
@@ -174,7 +176,8 @@ async def place(emu: BotApiEmulator, update: JSON) -> Placed:
             obj["file_id"] = files[obj["file_id"]]
     if kind == "callback_query" and isinstance(body.get("id"), str):
         emu.expect_callback(body["id"])  # as if Telegram had just delivered the press
-    return Placed(update, chat_id, follow_chat, user, hello, watch)
+    thread = body.get("message_thread_id") if body.get("is_topic_message") else None
+    return Placed(update, chat_id, follow_chat, user, hello, watch, thread)
 
 
 # -- one bot, every fixture ----------------------------------------------------------------------
@@ -278,6 +281,8 @@ async def deliver_all(emu: BotApiEmulator) -> dict[str, Outcome]:
                         continue  # the hello in a new group, the answer to /help
                     o.replies.append(sent.get("text") or sent.get("caption") or "")
                     o.in_channel |= sent["chat"]["type"] == "channel"
+                    if chat_id == p.chat_id and sent.get("message_thread_id") != p.thread:
+                        o.off_topic.append(sent.get("text") or "")
             if any(word in text for text in o.replies for word in RISK):
                 o.outcome = "warning"
             elif o.replies:
@@ -339,5 +344,6 @@ def test_real_update(name: str, mode: str, tmp_path_factory: pytest.TempPathFact
     assert o.invalid == [], "requests the emulator refused"
     assert o.errors == [], "errors logged while it was handled"
     assert not o.in_channel, "the bot wrote in a channel"
+    assert o.off_topic == [], "answers outside the forum topic of the message"
     assert o.skipped == o.unreadable, "an unreadable update must be skipped, and only that"
     assert o.summary() == EXPECTED[name], o.replies
