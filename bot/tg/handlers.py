@@ -1191,6 +1191,7 @@ def removed_copy(message: Message, lang: Lang) -> RemovedPost:
         media=media,
         poster=poster,
         lang=lang,
+        thread=message.message_thread_id if message.is_topic_message else None,
     )
 
 
@@ -1225,6 +1226,7 @@ async def remove_post(
         lambda: bot.send_message(
             message.chat_id,
             render_removed_notice(verdict, lang, region),
+            message_thread_id=copy.thread,  # in the post's forum topic
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(restore),
             link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -1560,7 +1562,12 @@ async def repost(bot: Bot, post: RemovedPost) -> None:
     answer_to: ReplyParameters | None = None
     if not together:
         first = await with_retries(
-            lambda: bot.send_message(post.chat_id, f"<b>{header}</b>", parse_mode=ParseMode.HTML),
+            lambda: bot.send_message(
+                post.chat_id,
+                f"<b>{header}</b>",
+                message_thread_id=post.thread,
+                parse_mode=ParseMode.HTML,
+            ),
             "sendMessage",
         )
         answer_to = ReplyParameters(message_id=first.message_id, allow_sending_without_reply=True)
@@ -1569,6 +1576,7 @@ async def repost(bot: Bot, post: RemovedPost) -> None:
             lambda: bot.send_message(
                 post.chat_id,
                 body,
+                message_thread_id=post.thread,
                 parse_mode=ParseMode.HTML,
                 reply_parameters=answer_to,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -1591,6 +1599,7 @@ async def repost(bot: Bot, post: RemovedPost) -> None:
             post.chat_id,
             file_id,
             caption=body,
+            message_thread_id=post.thread,
             parse_mode=ParseMode.HTML,
             reply_parameters=answer_to,
         ),

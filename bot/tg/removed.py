@@ -31,6 +31,7 @@ class RemovedPost:
     media: tuple[str, str] | None  # (kind, file_id): "photo", "video", "document", …
     poster: str = field(repr=False)  # first name (or the signing chat's title)
     lang: Lang  # the group's language, as the notice was written in
+    thread: int | None = None  # the forum topic it was posted in (None: General, no forum)
 
 
 class RemovedPosts:

@@ -180,3 +180,30 @@ def test_polls_stories_and_inline_queries(mode: str, tmp_path: Path) -> None:
             assert not [q for q in emu.requests if q.method == "answerInlineQuery"]
 
     run(go())
+
+
+def test_in_delete_mode_the_notice_and_the_restored_post_stay_in_the_posts_topic(
+    tmp_path: Path,
+) -> None:
+    async def go() -> None:
+        async with bot_in("polling", tmp_path) as emu:
+            admin, group = await forum_group(emu)
+            emu.set_admins(group, [admin, emu.bot_user])
+            thread = emu.create_topic(group, admin, "闲聊")["message_thread_id"]
+            asked = emu.send_text(group, admin, "/sentinel delete", topic=thread)
+            assert (await answer_to(emu, group, asked))["message_thread_id"] == thread
+            member = emu.make_user(language_code="zh-hans")
+            scam = emu.send_text(group, member, FAKE_CS_ZH, topic=thread)
+            for _ in range(6000):
+                if emu.deleted_messages(group):
+                    break
+                await asyncio.sleep(0.01)
+            assert [m["message_id"] for m in emu.deleted_messages(group)] == [scam["message_id"]]
+            notice = (await emu.wait_for_messages(group["id"], count=3, timeout=60))[-1]
+            assert notice["message_thread_id"] == thread, notice
+            [[button]] = notice["reply_markup"]["inline_keyboard"]
+            emu.press_button(group, admin, notice, button["callback_data"])
+            sent = await emu.wait_for_messages(group["id"], count=4, timeout=60)
+            assert FAKE_CS_ZH in sent[3]["text"] and sent[3]["message_thread_id"] == thread
+
+    run(go())
