@@ -647,6 +647,54 @@ class World:
         }
         return self._user_message(chat, user, {"voice": voice}, False, None)
 
+    def send_video(
+        self,
+        chat: JSON,
+        user: JSON,
+        duration: int = 5,
+        *,
+        note: bool = False,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+    ) -> JSON:
+        """`user` sends a video (a round video note when `note`: no caption, never in an
+        album), `duration` seconds long."""
+        data = b"\0\0\0\x18ftypmp42" + bytes(40)
+        stored = self._store_file(data, "videos", ".mp4")
+        ids = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
+        if note:
+            if caption is not None or media_group_id is not None:
+                raise ValueError("send_video: a video note has no caption and no album")
+            note_obj = ids | {"length": 240, "duration": duration, "file_size": len(data)}
+            return self._user_message(chat, user, {"video_note": note_obj}, False, None)
+        video = ids | {"width": 640, "height": 360, "duration": duration, "mime_type": "video/mp4"}
+        content: JSON = {"video": video | {"file_size": len(data)}}
+        self._add_caption(content, caption, None)
+        if media_group_id is not None:
+            content["media_group_id"] = media_group_id
+        return self._user_message(chat, user, content, False, None)
+
+    def send_contact(self, chat: JSON, user: JSON, phone_number: str, first_name: str) -> JSON:
+        """`user` shares a contact card (not a Telegram user's: no user_id)."""
+        contact = {"phone_number": phone_number, "first_name": first_name}
+        return self._user_message(chat, user, {"contact": contact}, False, None)
+
+    def send_location(self, chat: JSON, user: JSON, latitude: float, longitude: float) -> JSON:
+        """`user` shares a location."""
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ValueError("send_location: no such place")
+        location = {"latitude": latitude, "longitude": longitude}
+        return self._user_message(chat, user, {"location": location}, False, None)
+
+    def send_dice(self, chat: JSON, user: JSON, emoji: str = "🎲", value: int = 1) -> JSON:
+        """`user` throws a dice (or darts, ball, slot machine: ``emoji``) showing ``value``."""
+        top = {"🎲": 6, "🎯": 6, "🎳": 6, "🏀": 5, "⚽": 5, "🎰": 64}.get(emoji)
+        if top is None or not 1 <= value <= top:
+            raise ValueError(f"send_dice: {emoji!r} shows 1 to {top}")
+        return self._user_message(
+            chat, user, {"dice": {"emoji": emoji, "value": value}}, False, None
+        )
+
     def press_button(self, chat: JSON, user: JSON, bot_message: JSON, callback_data: str) -> str:
         """`user` presses the inline button with `callback_data` under a message the bot sent;
         enqueues the callback_query update and returns the query id."""

@@ -155,3 +155,21 @@ def test_requests_naming_a_topic_are_refused_as_telegram_refuses_them(emulated: 
         assert me.json()["result"]["supports_inline_queries"] is False
 
     emulated(scenario)
+
+
+def test_videos_contacts_locations_and_dice() -> None:
+    emu = BotApiEmulator()
+    user = emu.make_user("Flo")
+    chat = emu.private_chat(user)
+    video = emu.send_video(chat, user, caption="look", media_group_id="a1")
+    assert video["video"]["duration"] == 5 and video["media_group_id"] == "a1"
+    assert emu.send_video(chat, user, note=True)["video_note"]["length"] == 240
+    with pytest.raises(ValueError, match="video note"):
+        emu.send_video(chat, user, note=True, caption="x")
+    contact = emu.send_contact(chat, user, "+15550100000", "Gil")["contact"]
+    assert contact == {"phone_number": "+15550100000", "first_name": "Gil"}
+    assert emu.send_location(chat, user, 22.3, 114.2)["location"]["latitude"] == 22.3
+    assert emu.send_dice(chat, user, "🎰", 64)["dice"] == {"emoji": "🎰", "value": 64}
+    with pytest.raises(ValueError, match="1 to 5"):
+        emu.send_dice(chat, user, "⚽", 6)
+    assert kinds(emu) == ["message"] * 5

@@ -155,7 +155,7 @@ def test_service_messages_and_chat_member_updates_get_silence(mode: str, tmp_pat
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
-def test_polls_stories_and_inline_queries(mode: str, tmp_path: Path) -> None:
+def test_polls_stories_media_and_inline_queries(mode: str, tmp_path: Path) -> None:
     async def go() -> None:
         async with bot_in(mode, tmp_path) as emu:
             user = emu.make_user(language_code="en")
@@ -166,11 +166,30 @@ def test_polls_stories_and_inline_queries(mode: str, tmp_path: Path) -> None:
             assert "text" in (await answer_to(emu, chat, poll))
             story = emu.send_story(chat, user)
             assert "text" in (await answer_to(emu, chat, story))
+            # Videos get the refusal for sound and video; a contact, a place, a dice what the
+            # bot can check. (Another person: one person's burst of messages is flood-limited.)
+            viewer = emu.make_user(language_code="zh-hans")
+            own = emu.private_chat(viewer)
+            for sent in (
+                emu.send_video(own, viewer, caption="看看这个"),
+                emu.send_video(own, viewer, note=True),
+                emu.send_contact(own, viewer, "+15550100000", "Gil"),
+                emu.send_location(own, viewer, 22.3, 114.2),
+                emu.send_dice(own, viewer),
+            ):
+                assert "text" in (await answer_to(emu, own, sent))
             await silent_on(emu, chat, user, lambda: emu.stop_poll(chat, user, poll))
             # In a group: silence.
             admin, group = await forum_group(emu)
             await silent_on(emu, group, admin, lambda: emu.send_poll(group, admin, "?", ["a", "b"]))
             await silent_on(emu, group, admin, lambda: emu.send_story(group, admin))
+            for act in (
+                lambda: emu.send_video(group, admin),
+                lambda: emu.send_contact(group, admin, "+15550100000", "Gil"),
+                lambda: emu.send_location(group, admin, 22.3, 114.2),
+                lambda: emu.send_dice(group, admin, "🎯", 6),
+            ):
+                await silent_on(emu, group, admin, act)
             # The bot has no inline mode: an inline query (had it one) gets no answer.
             emu.inline_mode = True
             await silent_on(emu, chat, user, lambda: emu.inline_query(user, FAKE_CS_ZH))
