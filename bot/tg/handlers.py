@@ -386,6 +386,8 @@ async def forget_person(deps: Deps, p: Person, message: Message | None) -> int |
     """Delete everything kept about ``p`` (confirmed with the button of /forget) and say so in
     reply to ``message``; returns how many records went, or None when it failed."""
     deps.gather.drop(p.pseudonym)
+    for key in [key for key in deps.albums if key[0] == p.pseudonym]:
+        deps.albums.pop(key).dropped = True  # an album being collected: no answer, no text
     deps.pacing.forget(p.pseudonym)
     waiting = await deps.writer.discard(p.pseudonym)
     try:
@@ -991,6 +993,7 @@ class AlbumBatch:
     first: Message  # the reply goes to the album's first item seen
     pieces: list[Piece | None]
     reading: int = 0  # items of it this worker is still reading
+    dropped: bool = False  # the person asked to /forget meanwhile
 
 
 _ALBUM_TASKS: set[asyncio.Task[None]] = set()
@@ -1013,9 +1016,11 @@ async def album_item(deps: Deps, update: Update, message: Message) -> None:
     if batch is not None:
         batch.reading += 1
         try:
-            batch.pieces.append(await read_message(deps, update, message))
+            piece = await read_message(deps, update, message)
         finally:
             batch.reading -= 1
+        if not batch.dropped:
+            batch.pieces.append(piece)
         return
     # Another worker collects this album: add what this item shows to the shared state.
     state = await album_state(deps, pseudonym, album)
@@ -1059,6 +1064,10 @@ async def collect_album(deps: Deps, pseudonym: str, album: int, batch: AlbumBatc
                 break
             before = now
         deps.albums.pop((pseudonym, album), None)
+        # /forget on any worker deletes the person's shared rows, the claim among them: a
+        # claim that can be taken again means the album was forgotten meanwhile.
+        if await deps.pacing.once("album_collect", pseudonym, album, ALBUM_SECONDS):
+            batch.dropped = True
         await answer_album(deps, batch, state)
     except Exception:
         log.exception("checking an album failed")
@@ -1070,6 +1079,8 @@ async def collect_album(deps: Deps, pseudonym: str, album: int, batch: AlbumBatc
 
 async def answer_album(deps: Deps, batch: AlbumBatch, state: dict[str, Any]) -> None:
     """The album's one check and one reply: its items read here, with what the others showed."""
+    if batch.dropped:
+        return  # the person asked to /forget meanwhile
     pieces = [piece for piece in batch.pieces if piece is not None]
     others = carried_of(state) if state["messages"] else None
     if others is None:

@@ -177,3 +177,28 @@ def test_an_album_gets_one_check_and_one_reply_across_workers(
             assert not [q for q in emu.requests if q.method == "editMessageText"]
 
     run(go())
+
+
+def test_an_album_being_collected_is_dropped_by_forget(tmp_path: Path) -> None:
+    """/forget while an album is being collected: the album gets no answer (its text is
+    dropped from the collector's memory)."""
+    from tests.tg.conftest import render_png
+
+    async def go() -> None:
+        # A long window, so /forget certainly comes before the album would be answered.
+        env = {**SLOW_OK, "SENTINEL_TELEGRAM__CONVERSATION_WINDOW_SECONDS": "10"}
+        async with two_workers(tmp_path, **env) as emu:
+            user = emu.make_user(language_code="zh-hans")
+            chat = emu.private_chat(user)
+            for lines in (["您好，我是快递理赔专员"], ["我们三倍理赔，请加客服微信办理"]):
+                emu.send_photo(chat, user, render_png(lines), media_group_id="album-1")
+            await settled(emu, 2)
+            emu.send_text(chat, user, "/forget")
+            [confirm] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
+            emu.press_button(chat, user, confirm, "fg:yes")
+            await settled(emu, 4)
+            await asyncio.sleep(25)  # past the time the album would have been answered
+            texts = [m["text"] for m in emu.sent_messages(chat["id"])]
+            assert not [t for t in texts if "风险" in t or "未匹配" in t], texts
+
+    run(go())
