@@ -29,7 +29,7 @@ from tests.tg.test_webhook_workers import _ready
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-NGINX = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+NGINX = (ROOT / "deploy" / "nginx.conf.template").read_text(encoding="utf-8")
 
 # Values for the variables docker compose reads from .env.
 DOT_ENV = {
@@ -80,6 +80,26 @@ def test_the_compose_workers_start_with_valid_settings_that_fit_the_proxy() -> N
         total_rate += settings.telegram.max_messages_per_second
     # Each worker limits only its own sending: together they must stay within Telegram's 30/s.
     assert total_rate <= 30
+
+
+def test_the_proxy_finds_the_workers_through_the_networks_own_dns() -> None:
+    # Docker's embedded DNS (127.0.0.11) does not exist under podman: nginx's entrypoint fills
+    # in the nameservers of the container's /etc/resolv.conf instead.
+    assert not re.search(r"^\s*resolver 127\.0\.0\.11", NGINX, re.M)
+    assert re.search(r"^\s+resolver \$\{NGINX_LOCAL_RESOLVERS\} ", NGINX, re.M)
+    proxy = COMPOSE["services"]["proxy"]
+    assert proxy["environment"]["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"] == "1"
+    out = proxy["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"]
+    [mount] = proxy["volumes"]
+    assert mount == "./deploy/nginx.conf.template:/etc/nginx/templates/nginx.conf.template:ro"
+    assert f"{out}/nginx.conf" == "/etc/nginx/nginx.conf"
+    # Only ${NAME} forms are replaced, and only this one is meant: nginx's own stay as written.
+    assert set(re.findall(r"\$\{(\w+)\}", NGINX)) == {"NGINX_LOCAL_RESOLVERS"}
+
+
+def test_the_images_of_the_example_are_pinned() -> None:
+    assert re.fullmatch(r"postgres:16\.\d+(-\w+)?", COMPOSE["services"]["postgres"]["image"])
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+-alpine", COMPOSE["services"]["proxy"]["image"])
 
 
 @pytest.fixture
