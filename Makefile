@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench eval fmt lock clean
+.PHONY: setup run test lint bench eval fmt lock image image-test clean
 
 # A CJK font for test screenshots and charts (Debian: fonts-wqy-microhei), where apt is usable.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -57,6 +57,18 @@ fmt: setup
 # the sha256 of their Linux wheels from PyPI, and pip and setuptools (see scripts/lock.py).
 lock: setup
 	$(PY) scripts/lock.py > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock
+
+# The container image: docker when its daemon answers, else buildah on a local Debian base made
+# with debootstrap (deploy/build-image.sh, deploy/base-image.sh). As root, installs buildah,
+# podman and debootstrap with apt-get when missing.
+IMAGE ?= sentinel-bot:latest
+image:
+	IMAGE=$(IMAGE) nice sh deploy/build-image.sh
+
+# The built image's own CMD and HEALTHCHECK against the local PostgreSQL and the emulator, with
+# a read-only root filesystem; one PASS/FAIL line per check (scripts/image_test.py).
+image-test: setup
+	$(PY) scripts/image_test.py --image $(IMAGE)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
