@@ -4,8 +4,9 @@ HEALTHCHECK, run as an operator would, against the local PostgreSQL and the Bot 
 One line per check, PASS or FAIL; the exit code is 1 when any failed. Checks: the image's
 HEALTHCHECK says healthy, /healthz and /readyz answer 200, a scam message and a scam
 screenshot (OCR in the image) are answered with a warning, SIGTERM stops the container after a
-graceful shutdown (exit code 143 or 0), every log line is JSON from the first one, and no log
-line holds message text.
+graceful shutdown (exit code 143 or 0), every log line is JSON from the first one, no log
+line holds message text, and a digest chart is drawn (matplotlib, the CJK font) without a
+warning on the read-only root.
 
 The container runs with a read-only root filesystem and a tmpfs on /tmp (as
 docker-compose.yml runs it), on the host's network: the worker reaches PostgreSQL and the
@@ -132,6 +133,14 @@ class Container:
             "--stop-timeout", "45", *envs, self.image,
         )  # fmt: skip
 
+    def once(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """``command`` in a new container of the image, read-only as the worker, no network."""
+        flags = PODMAN_RUN if self.tool == "podman" else []
+        return self.cli(
+            "run", "--rm", *flags, "--network", "none", "--read-only",
+            "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m", self.image, *command,
+        )  # fmt: skip
+
     def healthy(self) -> bool:
         if self.tool == "podman":
             # Runs the image's HEALTHCHECK command in the container now.
@@ -162,6 +171,22 @@ async def scam_answered(emu: BotApiEmulator) -> None:
         report(ok, "a scam screenshot is read (OCR) and answered with a warning")
     except TimeoutError:
         report(False, "a scam screenshot is answered with a warning", "no answer within 60 s")
+
+
+# The digest chart: matplotlib (its font cache in /tmp) and the CJK font, on the read-only root.
+# -W error: matplotlib's "not writable" and "missing glyph" warnings fail it.
+CHART = """
+from collections import Counter
+from bot.digest.render import render_chart
+weeks = [(f"2026-W{w}", Counter({"fake-courier-cs": w, "investment": 7})) for w in range(40, 48)]
+assert render_chart(weeks, "zh-hans", 5).startswith(b"\\x89PNG")
+"""
+
+
+def check_chart(box: Container) -> None:
+    done = box.once("python", "-W", "error", "-c", CHART)
+    detail = done.stderr.strip().splitlines()[-1:] if done.returncode else []
+    report(done.returncode == 0, "a digest chart is drawn on the read-only root", "".join(detail))
 
 
 def check_logs(lines: list[str]) -> None:
@@ -239,6 +264,7 @@ async def main(image: str) -> int:
         clean = code in {"0", "143"} and any("Application shutdown complete" in x for x in lines)
         report(clean, "SIGTERM stops it cleanly", f"exit code {code} after {took:.1f} s")
         check_logs(lines)
+        check_chart(box)
     finally:
         box.cli("rm", "-f", box.name)
         await emu.stop()
