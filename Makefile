@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench eval fmt lock clean
+.PHONY: setup run test lint bench eval fmt lock image image-test clean
 
 # A CJK font for test screenshots and charts (Debian: fonts-wqy-microhei), where apt is usable.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -53,43 +53,22 @@ fmt: setup
 	$(VENV)/bin/ruff format bot tests scripts
 	$(VENV)/bin/ruff check --fix bot tests scripts
 
-# requirements.lock (used by the Dockerfile): the versions installed in .venv of every runtime
-# dependency, i.e. the closure of pyproject.toml's [project] dependencies (extras and markers
-# evaluated here; the dev extra left out), as `pip freeze --exclude-editable` spells them.
-define LOCK_PY
-import subprocess, sys, tomllib
-from importlib import metadata
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name as canon
-
-with open("pyproject.toml", "rb") as f:
-    todo = [Requirement(r) for r in tomllib.load(f)["project"]["dependencies"]]
-need = {}
-while todo:
-    req = todo.pop()
-    name = canon(req.name)
-    if name in need and set(req.extras) <= need[name]:
-        continue
-    need.setdefault(name, set()).update(req.extras)
-    for spec in metadata.requires(req.name) or []:
-        sub = Requirement(spec)
-        if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in ["", *need[name]]):
-            todo.append(sub)
-freeze = [sys.executable, "-m", "pip", "freeze", "--exclude-editable"]
-lines = subprocess.run(freeze, capture_output=True, text=True, check=True).stdout.splitlines()
-pins = [line for line in lines if canon(line.split("==")[0].split(" @ ")[0]) in need]
-missing = sorted(set(need) - {canon(line.split("==")[0].split(" @ ")[0]) for line in pins})
-if missing:
-    sys.exit("not installed in .venv: " + ", ".join(missing))
-print("# Pinned runtime dependencies of sentinel-bot (no dev tools), installed by the Dockerfile.")
-print("# Made from .venv: the dependency closure of pyproject.toml, versions from pip freeze.")
-print("# Regenerate with `make lock` after changing the dependencies in pyproject.toml.")
-print("\n".join(pins))
-endef
-export LOCK_PY
-
+# requirements.lock (used by the Dockerfile): the runtime dependencies installed in .venv, with
+# the sha256 of their Linux wheels from PyPI, and pip and setuptools (see scripts/lock.py).
 lock: setup
-	$(PY) -c "$$LOCK_PY" > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock
+	$(PY) scripts/lock.py > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock
+
+# The container image: docker when its daemon answers, else buildah on a local Debian base made
+# with debootstrap (deploy/build-image.sh, deploy/base-image.sh). As root, installs buildah,
+# podman and debootstrap with apt-get when missing.
+IMAGE ?= sentinel-bot:latest
+image:
+	IMAGE=$(IMAGE) nice sh deploy/build-image.sh
+
+# The built image's own CMD and HEALTHCHECK against the local PostgreSQL and the emulator, with
+# a read-only root filesystem; one PASS/FAIL line per check (scripts/image_test.py).
+image-test: setup
+	$(PY) scripts/image_test.py --image $(IMAGE)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -193,16 +193,6 @@ class Settings(_Section):
                 raise ValueError(f"hotline for {region!r} is empty")
         return v
 
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, v: SecretStr | None) -> SecretStr | None:
-        # Refused at start with the spelling that works, not at the first query.
-        if v is not None:
-            from bot.storage.db import async_url
-
-            async_url(v.get_secret_value())
-        return v
-
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
@@ -225,9 +215,13 @@ class Settings(_Section):
 
     @property
     def database_url_value(self) -> str:
-        """The database URL in force: the environment's, or SQLite in the data directory."""
+        """The database URL in force, with the async driver the bot uses (``postgresql://``
+        becomes ``postgresql+asyncpg://``, ``sqlite:///`` ``sqlite+aiosqlite:///``): the
+        environment's, or SQLite in the data directory. ``load_settings`` has checked it."""
+        from bot.storage.db import async_url
+
         if self.database_url is not None:
-            return self.database_url.get_secret_value()
+            return async_url(self.database_url.get_secret_value())
         return f"sqlite+aiosqlite:///{(self.data_dir / 'sentinel.db').as_posix()}"
 
     def redacted(self) -> dict[str, Any]:
@@ -304,6 +298,15 @@ def load_settings(
         raise SettingsError(
             f"invalid settings ({path} + environment):\n" + "\n".join(lines)
         ) from exc
+    if settings.database_url is not None:
+        # Refused at start, in one line naming the setting, with the spelling that works (the
+        # URL itself is not repeated: it may hold a password).
+        from bot.storage.db import async_url
+
+        try:
+            async_url(settings.database_url.get_secret_value())
+        except ValueError as exc:
+            raise SettingsError(f"{SECRET_ENV['database_url']}: {exc}") from None
     if settings.mode == "production" and settings.pseudonym_key is None:
         raise SettingsError("production mode needs SENTINEL_PSEUDONYM_KEY in the environment")
     if not settings.engine.rules_dir.is_absolute():

@@ -29,7 +29,8 @@ from tests.tg.test_webhook_workers import _ready
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-NGINX = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+NGINX = (ROOT / "deploy" / "nginx.conf.template").read_text(encoding="utf-8")
+LOCK = (ROOT / "requirements.lock").read_text(encoding="utf-8")
 
 # Values for the variables docker compose reads from .env.
 DOT_ENV = {
@@ -80,6 +81,52 @@ def test_the_compose_workers_start_with_valid_settings_that_fit_the_proxy() -> N
         total_rate += settings.telegram.max_messages_per_second
     # Each worker limits only its own sending: together they must stay within Telegram's 30/s.
     assert total_rate <= 30
+
+
+def test_the_proxy_finds_the_workers_through_the_networks_own_dns() -> None:
+    # Docker's embedded DNS (127.0.0.11) does not exist under podman: nginx's entrypoint fills
+    # in the nameservers of the container's /etc/resolv.conf instead.
+    assert not re.search(r"^\s*resolver 127\.0\.0\.11", NGINX, re.M)
+    assert re.search(r"^\s+resolver \$\{NGINX_LOCAL_RESOLVERS\} ", NGINX, re.M)
+    proxy = COMPOSE["services"]["proxy"]
+    assert proxy["environment"]["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"] == "1"
+    out = proxy["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"]
+    [mount] = proxy["volumes"]
+    assert mount == "./deploy/nginx.conf.template:/etc/nginx/templates/nginx.conf.template:ro"
+    assert f"{out}/nginx.conf" == "/etc/nginx/nginx.conf"
+    # Only ${NAME} forms are replaced, and only this one is meant: nginx's own stay as written.
+    assert set(re.findall(r"\$\{(\w+)\}", NGINX)) == {"NGINX_LOCAL_RESOLVERS"}
+
+
+def test_images_are_pinned_and_the_workers_run_read_only() -> None:
+    assert re.fullmatch(r"postgres:16\.\d+(-\w+)?", COMPOSE["services"]["postgres"]["image"])
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+-alpine", COMPOSE["services"]["proxy"]["image"])
+    # One base, by default Docker Hub's patch-pinned Python; make image passes a local one.
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11\.\d+-slim-bookworm$", DOCKERFILE, re.M)
+    froms = re.findall(r"^FROM (.+)$", DOCKERFILE, re.M)
+    assert froms and all(f.split()[0] == "${BASE_IMAGE}" for f in froms), froms
+    for name in ("worker1", "worker2"):
+        worker = COMPOSE["services"][name]
+        assert worker["read_only"] is True
+        assert any(t.startswith("/tmp:") for t in worker["tmpfs"])
+    # What the image writes to at run time is under /tmp (or /data, the SQLite volume).
+    env = dict(re.findall(r"^(?:ENV)?\s+(\w+)=(\S+?)\s*\\?$", DOCKERFILE, re.M))
+    assert env["HOME"] == "/tmp" and env["MPLCONFIGDIR"].startswith("/tmp/")
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_the_lock_pins_every_package_with_hashes_and_the_image_requires_them() -> None:
+    entries = [e for e in re.split(r"(?<!\\)\n", LOCK) if e.strip() and not e.startswith("#")]
+    names = set()
+    for entry in entries:
+        name, _, rest = entry.partition("==")
+        assert re.match(r"[\w.+-]+ \\", rest) and "--hash=sha256:" in rest, entry
+        names.add(name)
+    # The headless OpenCV (no libGL), and the build backend pinned with pip.
+    assert "opencv-python-headless" in names and "opencv-python" not in names
+    assert {"pip", "setuptools"} <= names
+    assert "--require-hashes --no-deps --only-binary=:all: -r requirements.lock" in DOCKERFILE
+    assert "--no-deps --no-build-isolation -e ." in DOCKERFILE
 
 
 @pytest.fixture

@@ -108,3 +108,41 @@ def test_database_urls_as_operators_write_them_are_taken_and_other_drivers_refus
     with pytest.raises(SettingsError, match=r"through asyncpg; write postgresql://") as err:
         load_settings(ROOT / "config.yaml", environ=env)
     assert "s3cret" not in str(err.value) and "s3cret" not in str(err.value.__cause__)
+
+
+@pytest.mark.parametrize(
+    ("written", "used"),
+    [
+        ("sqlite:///data/x.db", "sqlite+aiosqlite:///data/x.db"),
+        ("sqlite:////var/lib/sentinel/x.db", "sqlite+aiosqlite:////var/lib/sentinel/x.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        (
+            "postgresql://u:s3cret@db:5432/sentinel",
+            "postgresql+asyncpg://u:s3cret@db:5432/sentinel",
+        ),
+        ("postgres://u@db/sentinel", "postgresql+asyncpg://u@db/sentinel"),
+        ("postgresql+asyncpg://u@db/sentinel", "postgresql+asyncpg://u@db/sentinel"),
+    ],
+)
+def test_the_settings_give_the_database_url_with_the_async_driver(written: str, used: str) -> None:
+    env = {"SENTINEL_DATABASE_URL": written}
+    assert load_settings(ROOT / "config.yaml", environ=env).database_url_value == used
+
+
+@pytest.mark.parametrize(
+    ("written", "named"),
+    [
+        ("mysql://u:s3cret@db/sentinel", "mysql://…"),
+        ("redis://:s3cret@db:6379/0", "redis://…"),
+        ("u:s3cret@db/sentinel", "not a URL"),
+    ],
+)
+def test_an_unknown_database_scheme_is_one_line_naming_the_setting(
+    written: str, named: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(ROOT / "config.yaml", environ={"SENTINEL_DATABASE_URL": written})
+    message = str(err.value)
+    assert message.startswith("SENTINEL_DATABASE_URL: ") and "\n" not in message
+    assert named in message and "postgresql://user:password@host" in message
+    assert "s3cret" not in message and err.value.__cause__ is None

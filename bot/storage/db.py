@@ -8,6 +8,7 @@ redacting passwords from URLs before anything logs them.
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -40,16 +41,17 @@ def redact_url(url: str) -> str:
 
 # The async driver the bot runs each database with.
 _ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+_SPELLINGS = "sqlite:///path/to/sentinel.db or postgresql://user:password@host:5432/db"
 
 
 def async_url(url: str) -> str:
     """``url`` with the async driver the bot uses: operators write ``sqlite:///x.db``,
     ``postgresql://user@host/db`` or ``postgres://…``, which SQLAlchemy would open with a
     blocking driver and refuse ("The asyncio extension requires an async driver"). A URL
-    naming another driver is refused with the spelling that works."""
+    naming another driver, or another database, is refused with the spelling that works."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url  # not a URL: SQLAlchemy says what is wrong with it
+        raise ValueError(f"not a URL; write {_SPELLINGS}")
     # Only the scheme changes: the rest (a password, a path, ":memory:") is kept as written.
     scheme = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}.get(
         scheme, "sqlite+aiosqlite" if scheme == "sqlite" else scheme
@@ -58,12 +60,16 @@ def async_url(url: str) -> str:
         parsed = make_url(f"{scheme}://{rest}")
     except ArgumentError:
         # The URL itself is not repeated: it may hold a password.
-        raise ValueError("database URL cannot be read: write it as scheme://user@host/db") from None
+        raise ValueError("cannot be read; write it as scheme://user@host/db") from None
     backend = parsed.get_backend_name()
     want = _ASYNC_DRIVERS.get(backend)
-    if want is not None and parsed.get_driver_name() != want:
+    if want is None:
+        # Named only when it looks like a scheme: a malformed URL may have a password there.
+        named = f"{scheme}://…" if re.fullmatch(r"[a-z][a-z0-9+.-]{0,30}", scheme) else "it"
+        raise ValueError(f"Sentinel cannot use {named}; write {_SPELLINGS}")
+    if parsed.get_driver_name() != want:
         raise ValueError(
-            f"database URL: Sentinel talks to {backend} through {want}; write "
+            f"Sentinel talks to {backend} through {want}; write "
             f"{backend}://… or {backend}+{want}://… (not {scheme}://…)"
         )
     return f"{scheme}://{rest}"
@@ -73,7 +79,10 @@ def make_engine(url: str, *, command_timeout: float | None = 10) -> AsyncEngine:
     """An engine for ``url`` (see ``async_url``). On PostgreSQL a statement gives up after
     ``command_timeout`` seconds (None: never, for migrations, which may wait for another
     process's and may build an index on a large table)."""
-    url = async_url(url)
+    try:
+        url = async_url(url)
+    except ValueError as exc:
+        raise ValueError(f"database URL: {exc}") from None
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
