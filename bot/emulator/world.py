@@ -720,6 +720,49 @@ class World:
         )
         return query_id
 
+    def press_old_button(
+        self, chat: JSON, user: JSON, bot_message: JSON, callback_data: str
+    ) -> str:
+        """`user` presses a button under a bot message Telegram no longer gives bots (older
+        than 48 hours, or deleted): the query carries an InaccessibleMessage (date 0)."""
+        chat_id = self._known_chat(chat)["id"]
+        self._known_user(user)
+        query_id = str(next(self._query_ids))
+        self._open_queries.add(query_id)
+        self._enqueue(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self._users[user["id"]],
+                "message": {
+                    "chat": copy.deepcopy(self._chats[chat_id]),
+                    "message_id": int(bot_message["message_id"]),
+                    "date": 0,
+                },
+                "chat_instance": str(abs(chat_id) * 7 + 11),
+                "data": callback_data,
+            },
+        )
+        return query_id
+
+    def press_inline_button(self, user: JSON, inline_message_id: str, callback_data: str) -> str:
+        """`user` presses a button under a message sent in inline mode (no message, only its
+        inline_message_id), as a bot that once had inline mode still receives."""
+        self._known_user(user)
+        query_id = str(next(self._query_ids))
+        self._open_queries.add(query_id)
+        self._enqueue(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self._users[user["id"]],
+                "inline_message_id": inline_message_id,
+                "chat_instance": "-" + str(user["id"] * 13 + 5),
+                "data": callback_data,
+            },
+        )
+        return query_id
+
     # -- observing the bot -------------------------------------------------------------------------
 
     def sent_messages(self, chat_id: int | JSON | None = None) -> list[JSON]:

@@ -226,3 +226,40 @@ def test_in_delete_mode_the_notice_and_the_restored_post_stay_in_the_posts_topic
             assert FAKE_CS_ZH in sent[3]["text"] and sent[3]["message_thread_id"] == thread
 
     run(go())
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_buttons_on_old_and_inline_messages_are_answered_without_a_message(
+    mode: str, tmp_path: Path
+) -> None:
+    """A button pressed under a warning Telegram no longer shows the bot (older than 48 hours)
+    or under an inline-mode message: the press is answered (no endless spinner), nothing is
+    edited or sent, no error."""
+
+    async def go() -> None:
+        async with bot_in(mode, tmp_path) as emu:
+            user = emu.make_user(language_code="zh-hans")
+            chat = emu.private_chat(user)
+            scam = emu.send_text(chat, user, FAKE_CS_ZH)
+            warning = await answer_to(emu, chat, scam)
+            buttons = [
+                b["callback_data"]
+                for row in warning.get("reply_markup", {}).get("inline_keyboard", [])
+                for b in row
+                if "callback_data" in b
+            ]
+            assert buttons
+            before = len(emu.sent_messages(chat["id"]))
+            queries = [emu.press_old_button(chat, user, warning, data) for data in buttons]
+            queries.append(emu.press_inline_button(user, "AAEAAQ-inline-1", buttons[0]))
+            for _ in range(3000):
+                answered = {a["callback_query_id"] for a in emu.callback_answers}
+                if set(queries) <= answered:
+                    break
+                await asyncio.sleep(0.01)
+            assert set(queries) <= {a["callback_query_id"] for a in emu.callback_answers}
+            await asyncio.sleep(0.3)
+            assert len(emu.sent_messages(chat["id"])) == before
+            assert not [q for q in emu.requests if q.method.startswith("edit") and q.ok]
+
+    run(go())
