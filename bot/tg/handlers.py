@@ -20,6 +20,7 @@ from html import escape
 from typing import Any
 
 from telegram import (
+    CallbackQuery,
     Document,
     LinkPreviewOptions,
     Message,
@@ -878,7 +879,9 @@ async def view_verdict(
     engine = deps.engine()
     tries: list[tuple[str, tuple[str, ...]]] = [("", ())]
     if original is not None and not state.get("checked"):
-        tries.insert(0, (user_text(original), hidden_links(original)))
+        words = (user_text(original), hidden_links(original))
+        if words[0].strip() or words[1]:  # a picture's words were read from it, not kept
+            tries.insert(0, words)
     for text, links in tries:
         (verdict, _), _ = await deps.checks.run(engine.check_continuing, text, links, carried)
         if verdict.rule is not None and verdict.rule.id == state.get("rule"):
@@ -907,12 +910,13 @@ def report_done(message: Message) -> bool:
     )
 
 
-async def on_view_button(deps: Deps, query: Any, p: Person, message: Message | None) -> None:
+async def on_view_button(
+    deps: Deps, query: CallbackQuery, p: Person, message: Message | None
+) -> None:
     """ "Details", back to the short view (both edit the reply in place) and the family card
     (a separate short message to forward). A press on a reply whose state expired, or whose
     rule changed since, gets a polite answer."""
-    data: str = query.data
-    kind, _, ref = data.partition(":")
+    kind, _, ref = (query.data or "").partition(":")
     view = None
     if kind == "dt":
         view, _, ref = ref.partition(":")
