@@ -134,7 +134,7 @@ def test_screenshot_and_qr_code(tmp_path: Path) -> None:
             )
             r.emu.send_photo(chat, user, shot)
             [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=30)
-            assert "高风险" in reply["text"] and "包裹" in reply["text"]
+            assert "高风险" in reply["text"] and "冒充快递" in reply["text"]  # the words were read
 
             r.emu.send_photo(
                 chat, user, qr_png("http://jd-lipei.cn/sanbei-lipei/refund?kefu=weixin")
