@@ -124,3 +124,18 @@ def test_the_fast_loader_reads_every_bundled_file_as_the_pure_python_one_does() 
                 parser.dispose()
             results.append((data, lines))
         assert results[0] == results[1], path
+
+
+def test_advice_when_names_only_this_rules_stages_and_signals(rule_dir: RuleDir) -> None:
+    two = "advice:\n  zh: [挂断电话。, 别理赔。]\n  en: [Hang up., No claims.]\n"
+    base = mini_rule("when").replace(
+        "advice:\n  zh: [挂断电话。]\n  en: [Hang up.]\n", two + "  when: {2: [NAME]}\n"
+    )
+    found = problems(rule_dir(when=base.replace("NAME", "nowhere")))
+    assert any("when.yaml" in p and "nowhere" in p for p in found), found
+    found = problems(rule_dir(when=base.replace("NAME", "pretext").replace("2: [", "3: [")))
+    assert any("when.yaml" in p and "positions [3]" in p for p in found), found
+    engine = Engine.from_dir(rule_dir(when=base.replace("NAME", "offer")))
+    assert engine.check("您的包裹丢失了，我们三倍理赔。").advice_en == ("No claims.", "Hang up.")
+    no_offer = engine.check("您的包裹丢失了，请加微信 abc_12345 联系我")
+    assert no_offer.rule is not None and no_offer.advice_en == ("Hang up.",), no_offer
