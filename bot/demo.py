@@ -149,7 +149,11 @@ async def run_demo(settings: Settings, engine: Engine, lang: str, interactive: b
                         (m for m in emu.sent_messages(chat["id"]) if m["message_id"] == pressed[0]),
                         None,
                     )
-                    if now is not None and now.get("reply_markup") != pressed[1]:
+                    if now is not None and now.get("text") != pressed[2]:
+                        # The press edited that reply in place ("Details" and back): show it.
+                        print("(that reply now reads)")
+                        show(now)
+                    elif now is not None and now.get("reply_markup") != pressed[1]:
                         # The press changed the buttons in place (a confirmation): show them.
                         print("(the buttons under that reply are now)")
                         print_buttons(now)
@@ -169,9 +173,9 @@ async def run_demo(settings: Settings, engine: Engine, lang: str, interactive: b
 
 async def press(
     emu: BotApiEmulator, chat: dict[str, Any], user: dict[str, Any], text: str
-) -> tuple[int, Any] | None:
-    """Press button N under the last reply that has buttons: that message's id and buttons
-    as they were, or None (with a word why) when there is no such button."""
+) -> tuple[int, Any, str | None] | None:
+    """Press button N under the last reply that has buttons: that message's id, buttons and
+    text as they were, or None (with a word why) when there is no such button."""
     messages = [m for m in emu.sent_messages(chat["id"]) if m.get("reply_markup")]
     parts = text.split()
     if not messages or len(parts) != 2 or not parts[1].isdigit():
@@ -184,4 +188,4 @@ async def press(
         print(f"there are {len(flat)} buttons\n")
         return None
     emu.press_button(chat, user, last, flat[n - 1]["callback_data"])
-    return last["message_id"], copy.deepcopy(last["reply_markup"])
+    return last["message_id"], copy.deepcopy(last["reply_markup"]), last.get("text")

@@ -31,7 +31,8 @@ def run_demo(data_dir: Path, lines: list[str], lang: str = "zh") -> str:
 def test_demo_answers_each_line_and_stores_only_facts(tmp_path: Path) -> None:
     out = run_demo(tmp_path, [SCAM, "明天一起吃饭吧", "/mydata"])
     assert "高风险" in out and "冒充快递或电商客服" in out
-    assert "[1] 👍 有帮助" in out and "[3] 📨 提交给审核员" in out
+    assert "[1] 🔎 详细分析" in out and "[2] 👪 转发给家人" in out
+    assert "[3] 👍 有帮助" in out and "[5] 📨 提交给审核员" in out
     assert "未匹配到已知的诈骗模式" in out
     assert "检查记录 2 条" in out
     assert stat.S_IMODE((tmp_path / "pseudonym.key").stat().st_mode) == 0o600
@@ -54,18 +55,19 @@ def test_demo_forwarded_conversation_and_buttons(tmp_path: Path) -> None:
             "/fwd 我们按订单金额的三倍给您赔偿，请您加一下理赔专员的微信。",
             "/fwd 请下载会议软件并开启屏幕共享，我一步步教您操作激活退款通道。",
             "/press 1",
+            "/press 3",
         ],
         lang="en",
     )
-    assert out.count("High risk") == 1
-    assert "You are at step 4" in out
+    assert out.count("High risk") == 2  # the reply, then the same reply with its details
+    assert "(that reply now reads)" in out and "You are at step 4" in out
     assert "Thanks for the feedback" in out
 
 
 def test_demo_shows_a_confirmation_a_button_opens_and_the_digest_picture(tmp_path: Path) -> None:
-    out = run_demo(tmp_path, [SCAM, "/press 3", "/digest"])
+    out = run_demo(tmp_path, [SCAM, "/press 5", "/digest"])
     assert "去除电话" in out  # the report button's consent question, with its buttons
-    assert "[1] ✅ 确认提交" in out
+    assert "✅ 确认提交" in out
     assert "[picture]" in out  # the digest's chart, its caption or text beside it
 
 

@@ -132,6 +132,14 @@ class Near:
     why: tuple[str, ...]
 
 
+def _advice_for(rule: Rule, items: list[str], seen: set[str]) -> tuple[str, ...]:
+    """The advice for a message that showed ``seen`` (stage ids, signal names): what applies
+    only to what it showed comes first (it is about this very message), then the rest."""
+    applies = [k for k in range(len(items)) if rule.advice_applies(k, seen)]
+    applies.sort(key=lambda k: (k + 1) not in rule.advice.when)
+    return tuple(items[k] for k in applies)
+
+
 def _ref(rule: Rule) -> RuleRef:
     return RuleRef(rule.id, rule.version, rule.family, rule.severity, rule.title.zh, rule.title.en)
 
@@ -707,6 +715,10 @@ class Engine:
             for i, s in enumerate(rule.stages)
             if i > furthest
         )
+        # Only the advice for what this message showed (see ``Advice.when``).
+        seen = {rule.stages[i].id for i in stage_hits} | {
+            h.signal for hits_ in stage_hits.values() for h in hits_
+        }
         return Verdict(
             risk=tally.risk,
             rule=_ref(rule),
@@ -714,8 +726,8 @@ class Engine:
             stages=stages,
             furthest_stage=furthest_ref,
             next_stages=next_stages,
-            advice_zh=tuple(rule.advice.zh),
-            advice_en=tuple(rule.advice.en),
+            advice_zh=_advice_for(rule, rule.advice.zh, seen),
+            advice_en=_advice_for(rule, rule.advice.en, seen),
             regional_advice=tuple(
                 (code, tuple(a.zh), tuple(a.en)) for code, a in rule.regional_advice.items()
             ),

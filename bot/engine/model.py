@@ -37,6 +37,15 @@ class TextList(Strict):
     en: list[str] = Field(min_length=1)
 
 
+class Advice(TextList):
+    """A rule's advice, most important first. ``when`` keeps a piece of advice (by its
+    position, from 1) to the messages that show one of the named stages or signals (a stage
+    id, or the ``id`` of one of the rule's own signals): the bail-money advice is not for a
+    "hi mum, new number" opener. Advice without a ``when`` applies to every match."""
+
+    when: dict[int, list[str]] = Field(default_factory=dict)
+
+
 class Signal(Strict):
     """One weighted clue. It fires when any of its phrases, fuzzy phrases, regexes or entity
     kinds is found, and counts once per rule however often it is found."""
@@ -124,7 +133,7 @@ class Rule(Strict):
     languages: list[Lang] = Field(default_factory=lambda: list(LANGS), min_length=1)
     stages: list[Stage] = Field(min_length=1)
     negatives: list[Signal] = Field(default_factory=list)
-    advice: TextList
+    advice: Advice
     # Advice for readers in a region, in place of ``advice`` (keys: region codes as in
     # config.yaml, e.g. TW, US): a Taiwanese reader is not told about mainland products, an
     # American not about Action Fraud. Regions not listed read ``advice``.
@@ -146,6 +155,33 @@ class Rule(Strict):
         if dup:
             raise ValueError(f"duplicate stage ids {dup}")
         return self
+
+    @model_validator(mode="after")
+    def _advice_when_names_this_rule(self) -> Rule:
+        when = self.advice.when
+        if not when:
+            return self
+        n = len(self.advice.zh)
+        if len(self.advice.en) != n:
+            raise ValueError("advice with `when` needs as many zh as en items")
+        bad = sorted(k for k in when if not 1 <= k <= n)
+        if bad:
+            raise ValueError(f"advice.when names positions {bad}; advice has {n} items")
+        if len(when) >= n:
+            raise ValueError("advice.when: at least one piece of advice must apply always")
+        names = {s.id for s in self.stages} | {
+            sig.id for s in self.stages for sig in s.signals if sig.id
+        }
+        unknown = sorted({x for xs in when.values() for x in xs} - names)
+        if unknown:
+            raise ValueError(f"advice.when names no stage or signal id of this rule: {unknown}")
+        return self
+
+    def advice_applies(self, position: int, seen: set[str]) -> bool:
+        """Whether the advice at ``position`` (from 0) is for a message that showed ``seen``
+        (stage ids and signal names)."""
+        names = self.advice.when.get(position + 1)
+        return not names or not seen.isdisjoint(names)
 
 
 class SharedSignal(Strict):

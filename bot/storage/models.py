@@ -284,7 +284,8 @@ class SharedState(Base):
     """Short-lived state that webhook workers share, so that two workers behave as one bot: a
     person's flood counter per time window, "warned once" marks of group messages, and what the
     engine concluded so far in a forwarded conversation. Keyed by pseudonyms; the values are
-    counts and signal names, never message text. Rows live for seconds to minutes."""
+    counts and signal names, never message text. Rows live for seconds to minutes; a matched
+    reply's view state (keyed by the reply's reference) for a day."""
 
     __tablename__ = "shared_state"
 

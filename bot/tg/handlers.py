@@ -16,12 +16,13 @@ import logging
 import re
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import Any, Literal
 
 from telegram import (
     Bot,
+    CallbackQuery,
     ChatMemberAdministrator,
     ChatMemberOwner,
     Document,
@@ -49,7 +50,7 @@ from telegram.ext import (
 
 from bot.digest.build import build_digest
 from bot.engine import Carried, Verdict
-from bot.engine.victim import SelfReport, read_self_report
+from bot.engine.victim import ACTS, SelfReport, read_self_report
 from bot.metrics import CHECK_SECONDS, CHECKS
 from bot.privacy import redact
 from bot.storage import hits_from_verdict
@@ -89,9 +90,11 @@ from bot.tg.render import (
     confirm_buttons,
     feedback_buttons,
     render_business_warning,
+    render_family_card,
     render_group_warning,
     render_removed_notice,
     render_verdict,
+    verdict_buttons,
 )
 from bot.tg.sending import HANDLER_FAILED, HIT_SINK, send_digest, with_retries
 from bot.tg.talk import DB_READ_TIMEOUT, Person, keyboard, person, reply, saved_person
@@ -684,20 +687,31 @@ async def cmd_check(update: Update, context: Ctx) -> None:
     if message.chat.type == ChatType.PRIVATE:
         await check_and_answer(deps, piece.person, [piece])
         return
-    # In a group the answer is for everyone there: no buttons (they answer one person's check).
+    # In a group the answer is for everyone there: only the Details button, which anyone may
+    # press (it shows the rule's explanation of a post the group already sees); feedback,
+    # report and the family card answer one person's own check.
     p = piece.person
-    verdict, records = await check_and_store(
-        deps, piece.text, piece.links, user_key=p.pseudonym, lang=p.lang, chat_type="group"
+    verdict, carry = await run_check_continuing(deps, piece.text, piece.links, None)
+    records = hits_from_verdict(
+        verdict,
+        user_pseudonym=p.pseudonym,
+        lang=p.lang,
+        chat_type="group",
+        input_kind=kind_of(piece.text, piece.links),
     )
+    store_hits(deps, records)
+    ref = records[0].event_id
     rendered = render_verdict(
         verdict,
         p.lang,
         p.region,
         hotline(deps, p.region),
-        records[0].event_id,
+        ref,
         checked=t("checked_reply", p.lang),
+        group=True,
     )
-    await reply(message, rendered.html)
+    await keep_view(deps, ref, verdict, carry, p, checked=True)
+    await reply(message, rendered.html, rendered.buttons)
 
 
 # Telegram sends an album's items within a second or two; a refusal covers them this long.
@@ -820,7 +834,15 @@ async def check_and_answer(deps: Deps, p: Person, pieces: list[Piece]) -> None:
     kind: InputKind = "qr" if any(pc.kind == "qr" for pc in pieces) else last.kind
     checked = t("checked_reply", p.lang) if last.pointed else None
     await answer_verdict(
-        deps, p, last.message, verdict, kind, checked=checked, report=report, continued=continued
+        deps,
+        p,
+        last.message,
+        verdict,
+        kind,
+        carry,
+        checked=checked,
+        report=report,
+        continued=continued,
     )
 
 
@@ -863,12 +885,169 @@ async def keep_last_check(deps: Deps, p: Person, verdict: Verdict, carry: Carrie
     await deps.pacing.keep("last_check", p.pseudonym, state, ttl)
 
 
+# The views of a reply (short, details, family card) can be asked for this long after it.
+VIEW_SECONDS = 24 * 3600.0
+
+
+async def keep_view(
+    deps: Deps,
+    ref: str,
+    verdict: Verdict,
+    carry: Carried,
+    p: Person,
+    *,
+    checked: bool = False,
+    report: SelfReport | None = None,
+    continued: bool = False,
+) -> None:
+    """Keep, under the reply's reference, what its other views are derived from: the rule id,
+    the risk, that rule's clue names, the reply's language and region and how it began. No
+    text and no person: a button under the reply re-derives the view (see ``view_verdict``),
+    and anyone in a group may press it."""
+    if verdict.rule is None or verdict.risk == "none":
+        return
+    rule_id = verdict.rule.id
+    state = {
+        "rule": rule_id,
+        "risk": verdict.risk,
+        **carried_state(
+            Carried(frozenset(s for s in carry.signals if s[0] == rule_id), carry.langs, 1)
+        ),
+        "lang": p.lang,
+        "region": p.region,
+        "checked": checked,
+        "acts": list(report.acts) if report is not None else [],
+        "continued": continued,
+    }
+    await deps.pacing.keep("view", ref, state, VIEW_SECONDS)
+
+
+async def view_verdict(
+    deps: Deps, state: dict[str, Any], original: Message | None
+) -> Verdict | None:
+    """The verdict a reply showed, re-derived from what ``keep_view`` kept. The words are
+    quoted from ``original``, the message the reply answers, when Telegram shows it with the
+    button press (the bot keeps none); without it the clues' own descriptions stand in. None
+    when the rule no longer gives that verdict (disabled or changed since)."""
+    carried = carried_of(state)
+    engine = deps.engine()
+    tries: list[tuple[str, tuple[str, ...]]] = [("", ())]
+    if original is not None and not state.get("checked"):
+        words = (user_text(original), hidden_links(original))
+        if words[0].strip() or words[1]:  # a picture's words were read from it, not kept
+            tries.insert(0, words)
+    for text, links in tries:
+        (verdict, _), _ = await deps.checks.run(engine.check_continuing, text, links, carried)
+        if verdict.rule is not None and verdict.rule.id == state.get("rule"):
+            return replace(verdict, risk=state.get("risk", verdict.risk))
+    return None
+
+
+def shown_view(message: Message) -> bool | None:
+    """Which view a reply shows, read from its buttons: True for the details, False for the
+    short view, None for a reply without the toggle (nothing matched)."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for b in row:
+            data = b.callback_data if isinstance(b.callback_data, str) else ""
+            if data.startswith("dt:"):
+                return data.startswith("dt:s:")
+    return None
+
+
+def report_done(message: Message) -> bool:
+    markup = message.reply_markup
+    return not any(
+        isinstance(b.callback_data, str) and b.callback_data.startswith("rp:")
+        for row in (markup.inline_keyboard if markup is not None else ())
+        for b in row
+    )
+
+
+async def on_view_button(
+    deps: Deps, query: CallbackQuery, p: Person, message: Message | None
+) -> None:
+    """ "Details", back to the short view (both edit the reply in place) and the family card
+    (a separate short message to forward). A press on a reply whose state expired, or whose
+    rule changed since, gets a polite answer."""
+    kind, _, ref = (query.data or "").partition(":")
+    view = None
+    if kind == "dt":
+        view, _, ref = ref.partition(":")
+    state = await deps.pacing.recall("view", ref)
+    original = message.reply_to_message if message is not None else None
+    verdict = (
+        await view_verdict(deps, state, original)
+        if isinstance(state, dict) and message is not None
+        else None
+    )
+    if verdict is None or message is None or not isinstance(state, dict):
+        await query.answer(t("view_expired", p.lang)[:200])
+        return
+    private = message.chat.type == ChatType.PRIVATE
+    if kind == "fm":
+        if not private:
+            await query.answer(t("view_expired", p.lang)[:200])
+            return
+        card = render_family_card(verdict, p.lang, p.region, hotline(deps, p.region))
+        # Not a reply: forwarded, it carries nothing of the message checked.
+        await with_retries(
+            lambda: message.get_bot().send_message(
+                chat_id=message.chat_id,
+                text=card,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+            "sendMessage",
+        )
+        await query.answer(t("family_sent", p.lang)[:200])
+        return
+    lang: Lang = state["lang"] if state.get("lang") in LANGS else p.lang
+    region = str(state.get("region") or p.region)
+    acts = tuple(a for a in state.get("acts", ()) if a in ACTS)
+    details = view == "d"
+    rendered = render_verdict(
+        verdict,
+        lang,
+        region,
+        hotline(deps, region),
+        ref,
+        checked=t("checked_reply", lang) if state.get("checked") else None,
+        report=SelfReport(acts, False) if acts else None,
+        continued=bool(state.get("continued")),
+        details=details,
+        group=not private,
+    )
+    buttons = verdict_buttons(
+        lang,
+        ref,
+        details=details,
+        report="done" if report_done(message) else "ask",
+        group=not private,
+    )
+    await query.answer()
+    try:
+        await with_retries(
+            lambda: message.edit_text(
+                rendered.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(buttons),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+            "editMessageText",
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():  # pressed twice: it shows that view already
+            raise
+
+
 async def answer_verdict(
     deps: Deps,
     p: Person,
     message: Message,
     verdict: Verdict,
     kind: InputKind,
+    carry: Carried,
     *,
     checked: str | None = None,
     report: SelfReport | None = None,
@@ -891,6 +1070,16 @@ async def answer_verdict(
         hotline(deps, p.region),
         ref,
         checked=checked,
+        report=report,
+        continued=continued,
+    )
+    await keep_view(
+        deps,
+        ref,
+        verdict,
+        carry,
+        p,
+        checked=checked is not None,
         report=report,
         continued=continued,
     )
@@ -939,7 +1128,7 @@ async def answer_continuing(deps: Deps, piece: Piece) -> None:
     changed = held is None or held.get("answer") != answer
     earlier = state["reply"]
     if changed:
-        sent = await answer_verdict(deps, p, piece.message, verdict, piece.kind)
+        sent = await answer_verdict(deps, p, piece.message, verdict, piece.kind, carry)
         state["reply"], state["answer"] = sent.message_id, answer
     await deps.pacing.keep_conversation(p.pseudonym, state, CONVERSATION_SECONDS)
     await keep_last_check(deps, p, verdict, carry)
@@ -1094,7 +1283,7 @@ async def answer_album(deps: Deps, batch: AlbumBatch, state: dict[str, Any]) -> 
     kinds = {*state["kinds"], *(pc.kind for pc in pieces)}
     kind: InputKind = "qr" if "qr" in kinds else "photo"
     target = pieces[-1].message if pieces else batch.first
-    await answer_verdict(deps, p, target, verdict, kind)
+    await answer_verdict(deps, p, target, verdict, kind, carry)
 
 
 # --- groups ----------------------------------------------------------------------------------
@@ -1451,6 +1640,10 @@ async def on_button(update: Update, context: Ctx) -> None:
         await forget_person(deps, p, message)
         return
 
+    if data.startswith("dt:") or data.startswith("fm:"):
+        await on_view_button(deps, query, p, message)
+        return
+
     if data.startswith("fb:"):
         _, vote, ref = data.split(":", 2)
         await query.answer(t("thanks", p.lang))
@@ -1470,16 +1663,24 @@ async def on_button(update: Update, context: Ctx) -> None:
 
     if data.startswith("rp:") and message is not None:
         _, step, ref = data.split(":", 2)
+        # A matched verdict keeps its view toggle and family card while the report is asked.
+        view = shown_view(message)
         if step == "ask":
             await query.answer(t("report_consent", p.lang), show_alert=True)
-            await with_retries(
-                lambda: message.edit_reply_markup(keyboard(confirm_buttons(p.lang, ref))), "edit"
+            asking = (
+                confirm_buttons(p.lang, ref)
+                if view is None
+                else verdict_buttons(p.lang, ref, details=view, report="confirm")
             )
+            await with_retries(lambda: message.edit_reply_markup(keyboard(asking)), "edit")
         elif step == "no":
             await query.answer()
-            await with_retries(
-                lambda: message.edit_reply_markup(keyboard(feedback_buttons(p.lang, ref))), "edit"
+            again = (
+                feedback_buttons(p.lang, ref)
+                if view is None
+                else verdict_buttons(p.lang, ref, details=view)
             )
+            await with_retries(lambda: message.edit_reply_markup(keyboard(again)), "edit")
         elif step == "yes":
             original = message.reply_to_message
             text = user_text(original) if original is not None else ""
@@ -1505,12 +1706,12 @@ async def on_button(update: Update, context: Ctx) -> None:
                 await query.answer(t("report_failed", p.lang), show_alert=True)
                 return
             await query.answer(t("report_sent", p.lang))
-            await with_retries(
-                lambda: message.edit_reply_markup(
-                    keyboard(feedback_buttons(p.lang, ref, with_report=False))
-                ),
-                "edit",
+            done = (
+                feedback_buttons(p.lang, ref, with_report=False)
+                if view is None
+                else verdict_buttons(p.lang, ref, details=view, report="done")
             )
+            await with_retries(lambda: message.edit_reply_markup(keyboard(done)), "edit")
         return
     await query.answer()
 

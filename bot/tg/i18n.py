@@ -239,6 +239,34 @@ T: dict[str, dict[Lang, str]] = {
         "en": "What they will ask next:",
     },
     "todo": {"zh-hans": "现在该做：", "zh-hant": "現在該做：", "en": "What to do now:"},
+    "todo_all": {"zh-hans": "该怎么做：", "zh-hant": "該怎麼做：", "en": "What to do:"},
+    "btn_details": {"zh-hans": "🔎 详细分析", "zh-hant": "🔎 詳細分析", "en": "🔎 Details"},
+    "btn_short": {"zh-hans": "⬅️ 简要", "zh-hant": "⬅️ 簡要", "en": "⬅️ Short view"},
+    "btn_family": {
+        "zh-hans": "👪 转发给家人",
+        "zh-hant": "👪 轉傳給家人",
+        "en": "👪 Send to family",
+    },
+    "view_expired": {
+        "zh-hans": "这条回复太久了，详情已不保留。请把消息再发给我一次。",
+        "zh-hant": "這則回覆太久了，詳情已不保留。請把訊息再傳給我一次。",
+        "en": "This reply is too old; its details are no longer kept. Send me the message again.",
+    },
+    "family_sent": {
+        "zh-hans": "提醒卡片已发出：长按它，转发给家人。",
+        "zh-hant": "提醒卡片已傳出：長按它，轉傳給家人。",
+        "en": "The warning card is below: long-press it and forward it to your family.",
+    },
+    "family_card": {
+        "zh-hans": "⚠️ <b>提醒：小心这种骗局</b>\n<b>{title}</b>",
+        "zh-hant": "⚠️ <b>提醒：小心這種騙局</b>\n<b>{title}</b>",
+        "en": "⚠️ <b>Watch out for this scam</b>\n<b>{title}</b>",
+    },
+    "family_card_end": {
+        "zh-hans": "拿不准就先别转账，打电话问问家人。",
+        "zh-hant": "拿不準就先別轉帳，打電話問問家人。",
+        "en": "If in doubt, pay nothing and call family first.",
+    },
     "hotline": {
         "zh-hans": "☎️ 反诈专线：{number}",
         "zh-hant": "☎️ 反詐騙專線：{number}",

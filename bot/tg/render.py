@@ -72,6 +72,34 @@ def confirm_buttons(lang: Lang, ref: str) -> tuple[tuple[Button, ...], ...]:
     )
 
 
+MAX_URGENT = 2  # pieces of advice on the first screen
+
+
+def verdict_buttons(
+    lang: Lang,
+    ref: str,
+    *,
+    details: bool = False,
+    report: str = "ask",
+    group: bool = False,
+) -> tuple[tuple[Button, ...], ...]:
+    """The buttons under a matched verdict: the view toggle ("Details" on the short view, back
+    to it on the details) and, in a private chat, the family card, then feedback and report
+    (``report``: ``ask``, ``confirm`` while asking for consent, ``done`` after). A group gets
+    the toggle only: the other buttons answer one person's own check."""
+    toggle = (
+        Button(t("btn_short", lang), f"dt:s:{ref}")
+        if details
+        else Button(t("btn_details", lang), f"dt:d:{ref}")
+    )
+    if group:
+        return ((toggle,),)
+    first = ((toggle, Button(t("btn_family", lang), f"fm:{ref}")),)
+    if report == "confirm":
+        return first + feedback_buttons(lang, ref, with_report=False) + confirm_buttons(lang, ref)
+    return first + feedback_buttons(lang, ref, with_report=report == "ask")
+
+
 def render_verdict(
     verdict: Verdict,
     lang: Lang,
@@ -82,15 +110,23 @@ def render_verdict(
     checked: str | None = None,
     report: SelfReport | None = None,
     continued: bool = False,
+    details: bool = False,
+    group: bool = False,
 ) -> Reply:
-    """The private-chat reply for a verdict (never says "safe"); ``checked`` first, when the
-    message checked is not the one replied to (it names what was checked). When the person
-    said they already acted (``report``), what cannot wait comes before everything else;
-    ``continued`` says the verdict continues their previous check."""
+    """The reply for a verdict (never says "safe"); ``checked`` first, when the message
+    checked is not the one replied to (it names what was checked); ``continued`` says the
+    verdict continues the person's previous check.
+
+    Action first: a match is answered with the risk, the scam type, the one or two most
+    urgent pieces of advice and the hotline; ``details`` adds the stages seen (quoted where
+    the verdict has evidence), the step reached, what comes next and all the advice. When the
+    person said they already acted (``report``), what cannot wait comes before everything
+    else, in both views."""
     parts: list[str] = [checked] if checked else []
     if continued:
         parts.append(t("continued", lang))
     hotline_line = t("hotline", lang, number=escape(hotline)) if hotline else ""
+    victim = report is not None and report.victim
     if report is not None and report.victim:
         parts.append(victim_steps(report.acts, lang, hotline))
         hotline_line = ""  # already in the urgent steps
@@ -104,21 +140,37 @@ def render_verdict(
             parts.append(t("general_advice", lang))
         if hotline_line:
             parts.append(hotline_line)
-        return Reply(_fit(parts), feedback_buttons(lang, ref))
+        return Reply(_fit(parts), () if group else feedback_buttons(lang, ref))
 
     rule = verdict.rule
-    parts.append(t(f"risk_{verdict.risk}", lang))
     parts.append(
-        t("family", lang)
+        t(f"risk_{verdict.risk}", lang)
+        + "\n"
+        + t("family", lang)
         + "<b>"
         + escape(rule_text(rule.title_zh, rule.title_en, lang, region))
         + "</b>"
     )
+    buttons = verdict_buttons(lang, ref, details=details, group=group)
+    advice = [
+        "• " + escape(rule_text(zh, en, lang, region))
+        for zh, en in zip(*verdict.advice_for(region), strict=False)
+    ]
+    if not details:
+        if not victim:  # the urgent steps are this person's most urgent actions
+            parts.append("\n".join([t("todo", lang), *advice[:MAX_URGENT]]))
+        if hotline_line:
+            parts.append(hotline_line)
+        return Reply(_fit(parts), buttons)
 
     stage_lines = [t("seen", lang)]
     for stage in verdict.stages:
         title = escape(rule_text(stage.title_zh, stage.title_en, lang, region))
         quotes = " ".join(_quote(e.text) for e in stage.evidence[:MAX_QUOTES_PER_STAGE] if e.text)
+        if not quotes and stage.signals:
+            # Without the message's words (a view re-derived from clue names): the clue itself.
+            first = stage.signals[0]
+            quotes = escape(rule_text(first.reason_zh, first.reason_en, lang, region))
         stage_lines.append(
             f"{stage.index + 1}. {title}" + (f"\n{QUOTE_INDENT}{quotes}" if quotes else "")
         )
@@ -137,15 +189,25 @@ def render_verdict(
             for s in verdict.next_stages
         ]
         parts.append("\n".join(nxt))
-
-    advice_src = list(zip(*verdict.advice_for(region), strict=False))
-    todo = [t("todo", lang)] + [
-        "• " + escape(rule_text(zh, en, lang, region)) for zh, en in advice_src
-    ]
-    parts.append("\n".join(todo))
+    parts.append("\n".join([t("todo_all", lang), *advice]))
     if hotline_line:
         parts.append(hotline_line)
-    return Reply(_fit(parts), feedback_buttons(lang, ref))
+    return Reply(_fit(parts), buttons)
+
+
+def render_family_card(verdict: Verdict, lang: Lang, region: str, hotline: str | None) -> str:
+    """A short warning a person can forward to their family: the scam type, the one thing to
+    do about it, the hotline. Nothing of the person's message, nothing about the person."""
+    assert verdict.rule is not None
+    title = escape(rule_text(verdict.rule.title_zh, verdict.rule.title_en, lang, region))
+    pairs = list(zip(*verdict.advice_for(region), strict=False))
+    parts = [t("family_card", lang, title=title)]
+    if pairs:
+        parts.append("👉 " + escape(rule_text(*pairs[0], lang, region)))
+    if hotline:
+        parts.append(t("hotline", lang, number=escape(hotline)))
+    parts.append(t("family_card_end", lang))
+    return _fit(parts)
 
 
 def victim_steps(acts: tuple[Act, ...], lang: Lang, hotline: str | None) -> str:

@@ -233,3 +233,22 @@ def test_bundled_examples_split_into_sentences_score_the_same_continued() -> Non
             assert got == (whole.risk, whole.rule and whole.rule.id, whole.furthest_stage), example
             compared += 1
     assert compared >= 40  # the examples written as several sentences
+
+
+def test_only_the_advice_for_what_the_message_showed(engine: Engine) -> None:
+    """A "hi mum, new number" opener gets no bail-money or courier advice; the grandchild in
+    jail gets that advice first and no new-number advice."""
+    mum = engine.check(
+        "Hi Mum, I dropped my phone in the toilet, this is my new number. Can you save it? x"
+    )
+    assert mum.rule is not None and mum.rule.id == "en-family-impersonation"
+    assert "new number" in mum.advice_en[0]
+    assert not any("jail" in a or "courier" in a for a in mum.advice_en), mum.advice_en
+    assert len(mum.advice_zh) == len(mum.advice_en)
+    gran = engine.check(
+        "Grandma it's me, I was in a car accident and now I'm in jail. I need $2000 for bail, "
+        "please don't tell mom and dad. My lawyer will call you."
+    )
+    assert gran.rule is not None and gran.rule.id == "en-family-impersonation"
+    assert "jail" in gran.advice_en[0]
+    assert not any("new number" in a for a in gran.advice_en)

@@ -137,3 +137,18 @@ def test_regional_advice_replaces_the_advice_for_that_region_only(rule_dir: Rule
     bad = text.replace("  TW:", "  Taiwan:")
     found = problems(rule_dir(reg=bad))
     assert any("reg.yaml:" in p and "region codes" in p for p in found), found
+
+
+def test_advice_when_names_only_this_rules_stages_and_signals(rule_dir: RuleDir) -> None:
+    two = "advice:\n  zh: [挂断电话。, 别理赔。]\n  en: [Hang up., No claims.]\n"
+    base = mini_rule("when").replace(
+        "advice:\n  zh: [挂断电话。]\n  en: [Hang up.]\n", two + "  when: {2: [NAME]}\n"
+    )
+    found = problems(rule_dir(when=base.replace("NAME", "nowhere")))
+    assert any("when.yaml" in p and "nowhere" in p for p in found), found
+    found = problems(rule_dir(when=base.replace("NAME", "pretext").replace("2: [", "3: [")))
+    assert any("when.yaml" in p and "positions [3]" in p for p in found), found
+    engine = Engine.from_dir(rule_dir(when=base.replace("NAME", "offer")))
+    assert engine.check("您的包裹丢失了，我们三倍理赔。").advice_en == ("No claims.", "Hang up.")
+    no_offer = engine.check("您的包裹丢失了，请加微信 abc_12345 联系我")
+    assert no_offer.rule is not None and no_offer.advice_en == ("Hang up.",), no_offer

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from bot.storage.models import Subscription, utcnow
 from tests.tg.conftest import joined_group, running_bot
-from tests.tg.test_e2e import FAKE_CS_EN, FAKE_CS_ZH, buttons, run
+from tests.tg.test_e2e import FAKE_CS_EN, FAKE_CS_ZH, buttons, details_of, run
 
 
 def test_start_help_privacy_and_language_choice(tmp_path: Path) -> None:
@@ -284,7 +284,9 @@ def test_a_forwarded_conversation_with_a_screenshot_gets_one_reply(tmp_path: Pat
             await asyncio.sleep(2.0)
             sent = r.emu.sent_messages(chat["id"])
             assert len(sent) == 1, [m["text"][:30] for m in sent]  # no flood notice, no split
-            assert "第 4 步" in sent[0]["text"] and "三倍" in sent[0]["text"]
+            details = await details_of(r.emu, chat, user, sent[0])
+            # The screenshot counted: its offer of compensation is a stage of the same reply.
+            assert "第 4 步" in details["text"] and "高额赔偿" in details["text"], details["text"]
 
     run(go())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,28 @@ def run(coro: object) -> None:
 def buttons(msg: dict) -> list[str]:
     markup = msg.get("reply_markup") or {}
     return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def details_of(emu: Any, chat: dict, user: dict, reply: dict, timeout: float = 60) -> dict:
+    """``reply`` after ``user`` pressed its "Details" button (it is edited in place)."""
+    markup = reply.get("reply_markup") or {}
+    data = next(
+        b["callback_data"]
+        for row in markup.get("inline_keyboard", [])
+        for b in row
+        if b["callback_data"].startswith("dt:d:")
+    )
+    emu.press_button(chat, user, reply, data)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        now = next(
+            m for m in emu.sent_messages(chat["id"]) if m["message_id"] == reply["message_id"]
+        )
+        if now["text"] != reply["text"]:
+            return now
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the reply was not edited into its details")
+        await asyncio.sleep(0.02)
 
 
 def test_forwarded_scam_in_three_languages(tmp_path: Path) -> None:
@@ -63,10 +86,15 @@ def test_forwarded_scam_in_three_languages(tmp_path: Path) -> None:
                 chat = r.emu.private_chat(user)
                 r.emu.send_text(chat, user, text, forwarded=True)
                 [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=60)
-                for piece in expect:
+                # The first screen names the risk and the type; "Details" the step and what
+                # comes next, in the same message.
+                for piece in expect[:2]:
                     assert piece in reply["text"], (code, reply["text"])
                 assert reply["reply_to_message"]["message_id"]
-                assert len(buttons(reply)) == 3
+                assert len(buttons(reply)) == 5  # details, family card, 👍, 👎, report
+                details = await details_of(r.emu, chat, user, reply)
+                for piece in expect:
+                    assert piece in details["text"], (code, details["text"])
 
     run(go())
 
@@ -108,7 +136,7 @@ def test_screenshot_and_qr_code(tmp_path: Path) -> None:
             )
             r.emu.send_photo(chat, user, shot)
             [reply] = await r.emu.wait_for_messages(chat["id"], count=1, timeout=30)
-            assert "高风险" in reply["text"] and "包裹" in reply["text"]
+            assert "高风险" in reply["text"] and "冒充快递" in reply["text"]  # the words were read
 
             r.emu.send_photo(
                 chat, user, qr_png("http://jd-lipei.cn/sanbei-lipei/refund?kefu=weixin")
@@ -136,7 +164,8 @@ def test_three_forwarded_messages_get_one_reply_with_the_furthest_stage(tmp_path
             await asyncio.sleep(1.5)  # nothing more may arrive
             replies = r.emu.sent_messages(chat["id"])
             assert len(replies) == 1
-            assert "第 4 步" in replies[0]["text"], replies[0]["text"]
+            details = await details_of(r.emu, chat, user, replies[0])
+            assert "第 4 步" in details["text"], details["text"]
 
     run(go())
 
@@ -208,7 +237,9 @@ def test_check_or_a_mention_in_reply_to_a_group_post_checks_that_post(tmp_path: 
             r.emu.send_text(group, asker, "/check", reply_to=post)
             msgs = await r.emu.wait_for_messages(group["id"], count=2, timeout=60)
             assert msgs[1]["text"].startswith("🔎 检查的是你回复"), msgs[1]["text"][:80]
-            assert "中风险" in msgs[1]["text"] and "reply_markup" not in msgs[1]
+            assert "中风险" in msgs[1]["text"]
+            # For the whole group: only "Details", no one person's feedback or report buttons.
+            assert buttons(msgs[1]) == ["🔎 详细分析"]
             username = r.emu.bot_user["username"]
             r.emu.send_text(group, asker, f"@{username} 这个可信吗", reply_to=post)
             msgs = await r.emu.wait_for_messages(group["id"], count=3, timeout=60)

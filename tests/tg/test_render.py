@@ -8,7 +8,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.tg.i18n import COMMANDS, LANGS, T, language_for, region_for, rule_text
-from bot.tg.render import MAX_MESSAGE, render_verdict
+from bot.tg.render import MAX_MESSAGE, render_family_card, render_verdict
 
 _S2TW = opencc.OpenCC("s2tw")
 
@@ -52,11 +52,38 @@ def test_evidence_is_escaped_and_the_reply_fits(engine: Engine) -> None:
     verdict = engine.check(text)
     assert any("<script>" in e.text for e in verdict.evidence)
     for lang in LANGS:
-        reply = render_verdict(verdict, lang, "CN", "96110", "ref")
-        assert "<script>" not in reply.html
+        for details in (False, True):
+            reply = render_verdict(verdict, lang, "CN", "96110", "ref", details=details)
+            assert "<script>" not in reply.html
+            assert len(reply.html) <= MAX_MESSAGE
+            assert "safe" not in reply.html.lower()
+        # The quotes are in the details; the first screen quotes nothing.
         assert "&lt;script&gt;理赔&amp;专员" in reply.html
-        assert len(reply.html) <= MAX_MESSAGE
-        assert "safe" not in reply.html.lower()
+        card = render_family_card(verdict, lang, "CN", "96110")
+        assert "script" not in card and "96110" in card and len(card) <= MAX_MESSAGE
+
+
+def test_the_first_screen_is_short_and_the_details_hold_the_rest(engine: Engine) -> None:
+    """Action first: risk, type, two pieces of advice, the hotline; the stages, the step and
+    what comes next on demand. Each button's data fits Telegram's 64 bytes."""
+    verdict = engine.check(
+        "您好，我是快递理赔专员，您的包裹在运输途中丢失了，我们按三倍价格给您理赔，请加一下客服微信办理。"
+    )
+    ref = "0b8f7a9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"  # a hit's event id
+    for lang in LANGS:
+        short = render_verdict(verdict, lang, "CN", "96110", ref)
+        full = render_verdict(verdict, lang, "CN", "96110", ref, details=True)
+        assert short.html.count("• ") == 2 and "96110" in short.html
+        assert len(short.html.splitlines()) <= 8
+        assert full.html.count("• ") > short.html.count("• ") and "📍" in full.html
+        assert "📍" not in short.html
+        for reply in (short, full):
+            data = [b.data for row in reply.buttons for b in row]
+            assert all(len(d.encode()) <= 64 for d in data), data
+        assert any(b.data.startswith("dt:d:") for row in short.buttons for b in row)
+        assert any(b.data.startswith("dt:s:") for row in full.buttons for b in row)
+        group = render_verdict(verdict, lang, "CN", "96110", ref, group=True)
+        assert [b.data for row in group.buttons for b in row] == [f"dt:d:{ref}"]
 
 
 def test_nothing_matched_never_says_safe(engine: Engine) -> None:
