@@ -23,6 +23,7 @@ def _converter(config: str) -> opencc.OpenCC:
 
 # What OpenCC's phrase tables leave in mainland form: Taiwan writes accounts and transfers
 # with 帳 (帳戶, 轉帳, 帳號; OpenCC keeps 賬), and both Taiwan and Hong Kong quote with 「」.
+# OpenCC's Taiwan idioms also turn 挂断 ("hang up") into 結束通話; people there say 掛斷.
 _TW_FIXES = str.maketrans({"賬": "帳", "“": "「", "”": "」", "‘": "『", "’": "』"})
 _HK_FIXES = str.maketrans({"“": "「", "”": "」", "‘": "『", "’": "』"})
 
@@ -31,7 +32,8 @@ _HK_FIXES = str.maketrans({"“": "「", "”": "」", "‘": "『", "’": "』
 def to_traditional(text: str, region: str = "TW") -> str:
     if region == "HK":
         return str(_converter("s2hk").convert(text)).translate(_HK_FIXES)
-    return str(_converter("s2twp").convert(text)).translate(_TW_FIXES)
+    tw = str(_converter("s2twp").convert(text)).translate(_TW_FIXES)
+    return tw.replace("結束通話", "掛斷")
 
 
 def rule_text(zh: str, en: str, lang: Lang, region: str = "TW") -> str:

@@ -44,11 +44,13 @@ def defang(text: str) -> str:
     return text.replace("@", "＠")
 
 
-def _quote(text: str) -> str:
+def _quote(text: str, lang: Lang = "en") -> str:
     text = " ".join(text.split())
     if len(text) > MAX_QUOTE:
         text = text[: MAX_QUOTE - 1] + "…"
-    return f"“{escape(defang(text))}”"
+    # Taiwan and Hong Kong quote with 「」, as the rest of a Traditional reply does.
+    left, right = ("「", "」") if lang == "zh-hant" else ("“", "”")
+    return f"{left}{escape(defang(text))}{right}"
 
 
 def feedback_buttons(
@@ -166,7 +168,9 @@ def render_verdict(
     stage_lines = [t("seen", lang)]
     for stage in verdict.stages:
         title = escape(rule_text(stage.title_zh, stage.title_en, lang, region))
-        quotes = " ".join(_quote(e.text) for e in stage.evidence[:MAX_QUOTES_PER_STAGE] if e.text)
+        quotes = " ".join(
+            _quote(e.text, lang) for e in stage.evidence[:MAX_QUOTES_PER_STAGE] if e.text
+        )
         if not quotes and stage.signals:
             # Without the message's words (a view re-derived from clue names): the clue itself.
             first = stage.signals[0]

@@ -125,7 +125,7 @@ def test_a_reader_outside_the_mainland_is_never_sent_to_its_hotline(engine: Engi
 
 def test_a_taiwanese_reader_reads_taiwanese_advice(engine: Engine) -> None:
     """A Taiwanese reader of a fake customer-service or loan warning is not told about mainland
-    credit products or the mainland credit bureau, and reads 轉帳 as written in Taiwan."""
+    credit products or the mainland credit bureau, and reads 轉帳, 掛斷 and 「」 as written in Taiwan."""
     for text in (
         "您好，我是某购物平台客服，您的订单被误设为分期付款，每月都会自动扣款，"
         "需要您到ATM按我的指示操作解除分期",
@@ -134,10 +134,11 @@ def test_a_taiwanese_reader_reads_taiwanese_advice(engine: Engine) -> None:
     ):
         verdict = engine.check(text)
         assert verdict.risk in ("medium", "high"), text
-        tw = render_verdict(verdict, "zh-hant", "TW", "165", "ref").html
-        cn = render_verdict(verdict, "zh-hans", "CN", "96110", "ref").html
-        for mainland in ("借唄", "備用金", "征信中心", "轉賬", "賬戶"):
+        tw = render_verdict(verdict, "zh-hant", "TW", "165", "ref", details=True).html
+        cn = render_verdict(verdict, "zh-hans", "CN", "96110", "ref", details=True).html
+        for mainland in ("借唄", "備用金", "征信中心", "轉賬", "賬戶", "結束通話", "“"):
             assert mainland not in tw, (verdict.rule.id if verdict.rule else None, mainland)
+        assert "「" in tw  # the words quoted from the message, as Taiwan quotes
         assert tw != _S2TW.convert(cn)  # not merely the mainland advice in other characters
 
 
