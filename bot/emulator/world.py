@@ -285,15 +285,54 @@ class World:
         reply_to: JSON | None = None,
         quote: str | None = None,
         topic: JSON | int | None = None,
+        external: JSON | None = None,
     ) -> JSON:
         """`user` writes `text` in `chat`, in reply to `reply_to` (quoting the part `quote` of
         it), in the forum topic `topic` (its thread id, or the message that created it; a
         reply to a message in a topic is in that topic). Commands, links and mentions get their
-        entities unless `entities` is given."""
+        entities unless `entities` is given. `external`: a message of another chat (a channel
+        post, a group message) replied to across chats, as Telegram's "reply in another chat"
+        sends it: an ``external_reply`` naming where it came from, its words only in `quote`."""
         content: JSON = {"text": text}
         found = detect_entities_or(entities, text)
         if found:
             content["entities"] = found
+        if external is not None:
+            if reply_to is not None:
+                raise ValueError("send_text: reply_to or external, not both")
+            source = self._known_chat(external["chat"])
+            if source["id"] == self._known_chat(chat)["id"]:
+                raise ValueError("external: a message of another chat")
+            origin: JSON
+            if source["type"] == "channel":
+                origin = {
+                    "type": "channel",
+                    "chat": copy.deepcopy(source),
+                    "message_id": external["message_id"],
+                    "date": external["date"],
+                }
+            elif "sender_chat" in external:
+                origin = {
+                    "type": "chat",
+                    "sender_chat": copy.deepcopy(external["sender_chat"]),
+                    "date": external["date"],
+                }
+            else:
+                origin = {
+                    "type": "user",
+                    "sender_user": copy.deepcopy(external["from"]),
+                    "date": external["date"],
+                }
+            content["external_reply"] = {"origin": origin}
+            if source["type"] in ("channel", "supergroup"):
+                content["external_reply"]["chat"] = copy.deepcopy(source)
+                content["external_reply"]["message_id"] = external["message_id"]
+            reply_to_text = external.get("text") or external.get("caption") or ""
+            if quote is None or not quote or quote not in reply_to_text:
+                raise ValueError("external: give the quoted part (quote) of its text")
+            before = reply_to_text[: reply_to_text.index(quote)]
+            content["quote"] = {"text": quote, "position": len(before.encode("utf-16-le")) // 2}
+            return self._user_message(chat, user, content, forwarded, None, topic=topic)
         if quote is not None:
             replied = reply_to.get("text") or reply_to.get("caption") or "" if reply_to else ""
             if not quote or quote not in replied:

@@ -263,3 +263,26 @@ def test_buttons_on_old_and_inline_messages_are_answered_without_a_message(
             assert not [q for q in emu.requests if q.method.startswith("edit") and q.ok]
 
     run(go())
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_a_reply_from_another_chat_checks_the_quoted_words(mode: str, tmp_path: Path) -> None:
+    """A channel's scam post, replied to from a private chat ("reply in another chat", quoting
+    it) with "这是诈骗吗？": the quoted words are checked and the answer says so; nothing is
+    written in the channel."""
+
+    async def go() -> None:
+        async with bot_in(mode, tmp_path) as emu:
+            channel = emu.channel_chat("优惠频道")
+            post = emu.channel_post(channel, "通知：" + FAKE_CS_ZH)
+            user = emu.make_user(language_code="zh-hans")
+            chat = emu.private_chat(user)
+            ask = emu.send_text(chat, user, "这是诈骗吗？", external=post, quote=FAKE_CS_ZH)
+            assert ask["external_reply"]["origin"]["type"] == "channel"
+            answer = await answer_to(emu, chat, ask)
+            assert "检查的是你回复" in answer["text"] and "风险" in answer["text"]
+            assert emu.sent_messages(channel["id"]) == []
+            with pytest.raises(ValueError):
+                emu.send_text(chat, user, "?", external=post, quote="not in the post")
+
+    run(go())
