@@ -198,6 +198,7 @@ class HitWriter:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._in_flight = 0  # records taken out of the queue and being written
         self.stats = WriterStats()
 
     def record(self, records: HitRecord | Sequence[HitRecord]) -> None:
@@ -230,7 +231,8 @@ class HitWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        """Records not yet written: waiting, or in a batch being written."""
+        return len(self._queue) + self._in_flight
 
     async def flush(self) -> bool:
         """Write everything queued, oldest first. False if the database failed (records stay)."""
@@ -241,6 +243,7 @@ class HitWriter:
                 batch = [
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
+                self._in_flight = len(batch)
                 try:
                     async with self.sessions() as session, session.begin():
                         await insert_hits(session, batch)
@@ -261,6 +264,8 @@ class HitWriter:
                     self.stats.healthy = False
                     self.stats.queued = len(self._queue)
                     return False
+                finally:
+                    self._in_flight = 0
                 self.stats.written += len(batch)
                 if not self.stats.healthy:
                     log.warning("database back; writing waiting hits")
@@ -310,7 +315,10 @@ class HitWriter:
     async def stop(self) -> None:
         """Stop the loop and make one last attempt to write what is waiting."""
         if self._task is not None:
-            self._task.cancel()
+            # A batch being written is let finish first: cancelled mid-write, it would be in
+            # neither the queue nor the database.
+            async with self._lock:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

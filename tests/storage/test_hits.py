@@ -194,3 +194,43 @@ def test_a_record_the_database_refuses_does_not_block_the_others(db_url: str) ->
     rows, writer = asyncio.run(go())
     assert [r.user_pseudonym for r in rows] == [f"{1:064x}", f"{3:064x}"]
     assert writer.stats.rejected == 1 and writer.pending == 0
+
+
+class _SlowSession:
+    """A session that takes a moment to open, so a batch is caught in flight."""
+
+    def __init__(self, inner: object, started: asyncio.Event) -> None:
+        self.inner, self.started = inner, started
+
+    async def __aenter__(self) -> object:
+        self.started.set()
+        await asyncio.sleep(0.3)
+        return await self.inner.__aenter__()  # type: ignore[attr-defined]
+
+    async def __aexit__(self, *exc: object) -> object:
+        return await self.inner.__aexit__(*exc)  # type: ignore[attr-defined]
+
+
+def test_stopping_while_a_batch_is_written_loses_none_of_it(db_url: str) -> None:
+    """A shutdown that comes while hits are being written waits for them: they are counted as
+    pending until written, and all of them are in the database afterwards."""
+
+    async def go() -> list[Hit]:
+        good = make_engine(db_url)
+        sessions = session_factory(good)
+        started = asyncio.Event()
+        writer = HitWriter(
+            lambda: _SlowSession(sessions(), started),  # type: ignore[arg-type, return-value]
+            batch_size=10,
+            flush_interval=0.05,
+        )
+        writer.start()
+        writer.record([record(i) for i in range(10)])
+        await started.wait()
+        assert writer.pending == 10  # in flight, not yet written
+        await writer.stop()
+        await good.dispose()
+        return await stored(db_url)
+
+    rows = asyncio.run(go())
+    assert [r.user_pseudonym for r in rows] == [f"{i:064x}" for i in range(10)]
