@@ -26,7 +26,7 @@ run: setup
 	@if [ -n "$$SENTINEL_BOT_TOKEN" ]; then $(PY) -m bot run; else $(PY) -m bot demo; fi
 
 test: setup
-	$(PY) -m pytest -q --cov --cov-report=term
+	$(PY) -m pytest -q --cov --cov-report=term --durations=15
 
 lint: setup
 	$(VENV)/bin/ruff check bot tests scripts
