@@ -167,7 +167,7 @@ async def scam_answered(emu: BotApiEmulator) -> None:
     emu.send_photo(chat, user, screenshot())
     try:
         [reply] = await emu.wait_for_messages(chat["id"], count=1, timeout=60)
-        ok = "高风险" in reply["text"] and "包裹" in reply["text"]
+        ok = "高风险" in reply["text"] and "快递" in reply["text"]  # the type: fake courier
         report(ok, "a scam screenshot is read (OCR) and answered with a warning")
     except TimeoutError:
         report(False, "a scam screenshot is answered with a warning", "no answer within 60 s")
@@ -176,10 +176,15 @@ async def scam_answered(emu: BotApiEmulator) -> None:
 # The digest chart: matplotlib (its font cache in /tmp) and the CJK font, on the read-only root.
 # -W error: matplotlib's "not writable" and "missing glyph" warnings fail it.
 CHART = """
-from collections import Counter
+import datetime as dt
 from bot.digest.render import render_chart
-weeks = [(f"2026-W{w}", Counter({"fake-courier-cs": w, "investment": 7})) for w in range(40, 48)]
-assert render_chart(weeks, "zh-hans", 5).startswith(b"\\x89PNG")
+from bot.digest.stats import FamilyLine, WeekStats
+d = dt.date(2026, 11, 30)
+up = FamilyLine("order_brushing", 40, 20, 66.7, 50.0, 16.7)
+down = FamilyLine("fake_cs", 20, 20, 33.3, 50.0, -16.7)
+stats = WeekStats("2026-W49", d, d + dt.timedelta(6), d - dt.timedelta(7), d - dt.timedelta(1),
+                  False, 90, 60, (up, down), up, down, None, ())
+assert render_chart(stats, "zh-hans", 5).startswith(b"\\x89PNG")
 """
 
 
