@@ -745,19 +745,12 @@ class World:
         rows = current.get("reply_markup", {}).get("inline_keyboard", [])
         if not any(b.get("callback_data") == callback_data for row in rows for b in row):
             raise ValueError(f"press_button: no button with callback_data {callback_data!r}")
-        query_id = str(next(self._query_ids))
-        self._open_queries.add(query_id)
-        self._enqueue(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": self._users[user["id"]],
-                "message": copy.deepcopy(current),
-                "chat_instance": str(abs(chat_id) * 7 + 11),
-                "data": callback_data,
-            },
+        return self._callback_query(
+            user,
+            callback_data,
+            message=copy.deepcopy(current),
+            chat_instance=str(abs(chat_id) * 7 + 11),
         )
-        return query_id
 
     def press_old_button(
         self, chat: JSON, user: JSON, bot_message: JSON, callback_data: str
@@ -766,40 +759,33 @@ class World:
         than 48 hours, or deleted): the query carries an InaccessibleMessage (date 0)."""
         chat_id = self._known_chat(chat)["id"]
         self._known_user(user)
-        query_id = str(next(self._query_ids))
-        self._open_queries.add(query_id)
-        self._enqueue(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": self._users[user["id"]],
-                "message": {
-                    "chat": copy.deepcopy(self._chats[chat_id]),
-                    "message_id": int(bot_message["message_id"]),
-                    "date": 0,
-                },
-                "chat_instance": str(abs(chat_id) * 7 + 11),
-                "data": callback_data,
-            },
+        inaccessible = {
+            "chat": copy.deepcopy(self._chats[chat_id]),
+            "message_id": int(bot_message["message_id"]),
+            "date": 0,
+        }
+        return self._callback_query(
+            user, callback_data, message=inaccessible, chat_instance=str(abs(chat_id) * 7 + 11)
         )
-        return query_id
 
     def press_inline_button(self, user: JSON, inline_message_id: str, callback_data: str) -> str:
         """`user` presses a button under a message sent in inline mode (no message, only its
         inline_message_id), as a bot that once had inline mode still receives."""
         self._known_user(user)
+        return self._callback_query(
+            user,
+            callback_data,
+            inline_message_id=inline_message_id,
+            chat_instance="-" + str(user["id"] * 13 + 5),
+        )
+
+    def _callback_query(self, user: JSON, callback_data: str, **where: Any) -> str:
+        """Enqueue a callback_query from ``user`` (the bot may answer it); ``where``: the
+        message or inline_message_id it came from, and its chat_instance. Its query id."""
         query_id = str(next(self._query_ids))
         self._open_queries.add(query_id)
-        self._enqueue(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": self._users[user["id"]],
-                "inline_message_id": inline_message_id,
-                "chat_instance": "-" + str(user["id"] * 13 + 5),
-                "data": callback_data,
-            },
-        )
+        payload = {"id": query_id, "from": self._users[user["id"]], **where}
+        self._enqueue("callback_query", {**payload, "data": callback_data})
         return query_id
 
     # -- observing the bot -------------------------------------------------------------------------
