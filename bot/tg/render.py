@@ -154,10 +154,7 @@ def render_verdict(
         + "</b>"
     )
     buttons = verdict_buttons(lang, ref, details=details, group=group)
-    advice = [
-        "• " + escape(rule_text(zh, en, lang, region))
-        for zh, en in zip(*verdict.advice_for(region), strict=False)
-    ]
+    advice = _advice_lines(verdict, lang, region)
     if not details:
         if not victim:  # the urgent steps are this person's most urgent actions
             parts.append("\n".join([t("todo", lang), *advice[:MAX_URGENT]]))
@@ -202,10 +199,8 @@ def render_verdict(
 def render_family_card(verdict: Verdict, lang: Lang, region: str, hotline: str | None) -> str:
     """A short warning a person can forward to their family: the scam type, the one thing to
     do about it, the hotline. Nothing of the person's message, nothing about the person."""
-    assert verdict.rule is not None
-    title = escape(rule_text(verdict.rule.title_zh, verdict.rule.title_en, lang, region))
     pairs = list(zip(*verdict.advice_for(region), strict=False))
-    parts = [t("family_card", lang, title=title)]
+    parts = [t("family_card", lang, title=_title(verdict, lang, region))]
     if pairs:
         parts.append("👉 " + escape(rule_text(*pairs[0], lang, region)))
     if hotline:
@@ -234,13 +229,21 @@ def victim_steps(acts: tuple[Act, ...], lang: Lang, hotline: str | None) -> str:
 
 def _title_and_advice(verdict: Verdict, lang: Lang, region: str) -> tuple[str, str]:
     """The scam type and the two most important pieces of advice, escaped, for short warnings."""
+    return _title(verdict, lang, region), "\n".join(_advice_lines(verdict, lang, region)[:2])
+
+
+def _title(verdict: Verdict, lang: Lang, region: str) -> str:
+    """The scam type, escaped."""
     assert verdict.rule is not None
-    title = escape(rule_text(verdict.rule.title_zh, verdict.rule.title_en, lang, region))
-    advice = "\n".join(
+    return escape(rule_text(verdict.rule.title_zh, verdict.rule.title_en, lang, region))
+
+
+def _advice_lines(verdict: Verdict, lang: Lang, region: str) -> list[str]:
+    """The advice for this reader's region, in their language, escaped, one bullet each."""
+    return [
         "• " + escape(rule_text(zh, en, lang, region))
-        for zh, en in list(zip(*verdict.advice_for(region), strict=False))[:2]
-    )
-    return title, advice
+        for zh, en in zip(*verdict.advice_for(region), strict=False)
+    ]
 
 
 def render_business_warning(verdict: Verdict, lang: Lang, region: str) -> str:
@@ -277,5 +280,4 @@ def _fit(parts: list[str]) -> str:
 def render_removed_notice(verdict: Verdict, lang: Lang, region: str) -> str:
     """The notice in a group where a post was deleted: what kind of scam and the risk, for
     the admins, who may restore it. Never the post's text or links: they are the scam."""
-    title, _ = _title_and_advice(verdict, lang, region)
-    return t("removed_notice", lang, title=title)
+    return t("removed_notice", lang, title=_title(verdict, lang, region))
