@@ -11,12 +11,17 @@ Python's parser cannot read (RE2-only syntax) simply gets no atoms and always ru
 
 from __future__ import annotations
 
+import functools
 import re._constants as c  # type: ignore[import-not-found]
 import re._parser as sre_parse  # type: ignore[import-not-found]
 from itertools import product
 from typing import Any
 
 MAX_SET = 64  # more alternatives than this and the atoms stop being selective
+
+# The readers below are pure functions of the pattern and return immutable values; each rule set
+# build (live rules, every moderator upload, `rules test`) asks them about the same patterns
+# again, so their answers are cached per process (the parse is most of a build's time).
 
 
 def _exact(items: Any, limit: int = MAX_SET) -> set[str] | None:
@@ -116,6 +121,7 @@ def _useful(atoms: set[str] | None) -> bool:
     return not any(len(a) < 2 and (a.isalnum() or a.isspace()) and a.isascii() for a in atoms)
 
 
+@functools.lru_cache(maxsize=16384)
 def required_groups(pattern: str) -> tuple[frozenset[str], ...] | None:
     """Groups of atoms for ``pattern``: every match contains at least one atom of *each* group.
     None when the regex must always run. ``(快递|包裹).{0,8}(丢失|破损)`` gives two groups, so it
@@ -187,6 +193,7 @@ def _edge_strings(run: list[tuple[Any, Any]], outer: int) -> frozenset[str] | No
     return frozenset(found) if found and "" not in found and _useful(found) else None
 
 
+@functools.lru_cache(maxsize=16384)
 def edge_atoms(pattern: str) -> tuple[frozenset[str] | None, frozenset[str] | None]:
     """The atoms every match of ``pattern`` begins with, and those every match ends with
     (each None when its edge is not a set of literals). ``(信用卡|卡片)[^，]{0,6}额度`` begins
@@ -214,6 +221,7 @@ def edge_atoms(pattern: str) -> tuple[frozenset[str] | None, frozenset[str] | No
     return first, last
 
 
+@functools.lru_cache(maxsize=16384)
 def max_match_width(pattern: str) -> int | None:
     """The longest text (in characters) a match can span, if bounded: then every match lies
     within that distance of its atoms, and the regex can be searched in a window around them
@@ -229,6 +237,7 @@ def max_match_width(pattern: str) -> int | None:
     return width if width <= MAX_WINDOW_WIDTH else None
 
 
+@functools.lru_cache(maxsize=16384)
 def literal_strings(pattern: str, limit: int = 500) -> frozenset[str] | None:
     """The strings a regex matches, if it is only a set of literals (``(转账|汇款|打款)``).
     Such a regex is matched in the phrase automaton instead of by RE2."""

@@ -8,6 +8,7 @@ Owns: the frozen, compiled rule set and the pattern-level validation that needs 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +43,13 @@ def re2_options() -> Any:
     opts.max_mem = RE2_MAX_MEM
     opts.log_errors = False
     return opts
+
+
+# A compiled RE2 pattern is immutable and safe to share, and a moderator's upload, `rules test`
+# and the live rules recompile the same few thousand patterns: each is compiled once per process.
+@functools.lru_cache(maxsize=16384)
+def _re2(pattern: str | bytes) -> Any:
+    return re2.compile(pattern, re2_options())
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +236,7 @@ class _Builder:
                 self.problems.append(RuleProblem(path, line, f"regex {p!r}: {problem}"))
                 continue
             try:
-                compiled = re2.compile(p, re2_options())
+                compiled = _re2(p)
             except re2.error as exc:
                 msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
                 self.problems.append(RuleProblem(path, line, f"regex {p!r} refused by RE2: {msg}"))
@@ -248,7 +256,7 @@ class _Builder:
                 continue
             # Matching runs on the UTF-8 bytes of the message (encoded once per message), so the
             # compiled form is the bytes pattern; offsets are mapped back to characters.
-            self.regex_list.append((mid, re2.compile(p.encode("utf-8"), re2_options()), p))
+            self.regex_list.append((mid, _re2(p.encode("utf-8")), p))
             self.pattern_count += 1
         for i, p in enumerate(sounds_like or ()):
             path, line = self.where(rule, (*loc, "sounds_like", i))

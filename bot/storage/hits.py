@@ -197,6 +197,7 @@ class HitWriter:
         self._queue: collections.deque[HitRecord] = collections.deque()
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._stopping = False  # set by stop(): the loop ends at its next step
         self._task: asyncio.Task[None] | None = None
         self._in_flight = 0  # records taken out of the queue and being written
         self.stats = WriterStats()
@@ -292,13 +293,17 @@ class HitWriter:
         """Background loop: flush on new records or every interval; after a failure, wait the
         whole back-off (new records do not trigger retries against a database that is away)."""
         delay = self.flush_interval
-        while True:
+        while not self._stopping:
             try:
                 if delay > self.flush_interval:
                     await asyncio.sleep(delay)
                 else:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                if self._stopping:
+                    # Python 3.11's wait_for returns instead of raising when the cancel comes
+                    # as the event is set (python/cpython#86296): the flag ends the loop then.
+                    return
                 self._wake.clear()
                 ok = await self.flush()
             except asyncio.CancelledError:
@@ -318,10 +323,12 @@ class HitWriter:
             # A batch being written is let finish first: cancelled mid-write, it would be in
             # neither the queue nor the database.
             async with self._lock:
+                self._stopping = True
                 self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            self._stopping = False
         if self._queue and not await self.flush():
             log.error(
                 "stopping with %d hits not written: the database is unavailable", self.pending

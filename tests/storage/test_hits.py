@@ -234,3 +234,27 @@ def test_stopping_while_a_batch_is_written_loses_none_of_it(db_url: str) -> None
 
     rows = asyncio.run(go())
     assert [r.user_pseudonym for r in rows] == [f"{i:064x}" for i in range(10)]
+
+
+@pytest.mark.parametrize("steps", range(6))
+def test_stopping_just_as_a_hit_arrives_still_stops_and_writes_it(db_url: str, steps: int) -> None:
+    """A shutdown that comes a few event-loop steps after a new hit (the writer is waking up
+    for it) ends, with the hit written. Python 3.11's wait_for can swallow a cancel that
+    arrives at that moment: the bot then hung in its shutdown for ever."""
+
+    async def go() -> list[Hit]:
+        engine = make_engine(db_url)
+        writer = HitWriter(session_factory(engine), flush_interval=30)
+        writer.start()
+        await asyncio.sleep(0.05)  # the writer waits for hits
+        writer.record([record(1)])
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        stopping = asyncio.create_task(writer.stop())
+        done, _ = await asyncio.wait([stopping], timeout=10)
+        assert done, "the hit writer did not stop"
+        await engine.dispose()
+        return await stored(db_url)
+
+    rows = asyncio.run(go())
+    assert [r.user_pseudonym for r in rows] == [f"{1:064x}"]

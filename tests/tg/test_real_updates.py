@@ -308,6 +308,7 @@ async def run_webhook(tmp_path: Path) -> dict[str, Outcome]:
         await emu.stop()
 
 
+MODES = ("polling", "webhook")
 _RESULTS: dict[str, dict[str, Outcome]] = {}
 
 
@@ -330,7 +331,12 @@ def test_every_fixture_is_in_the_manifest() -> None:
     assert 60 <= len(NAMES) <= 99
 
 
-@pytest.mark.parametrize("mode", ["polling", "webhook"])
+@pytest.mark.parametrize(
+    "mode",
+    # All fixtures of one mode go through one bot: in one test worker (make test spreads the
+    # suite over several), so that bot runs once.
+    [pytest.param(m, marks=pytest.mark.xdist_group(f"real-updates-{m}")) for m in MODES],
+)
 @pytest.mark.parametrize(
     "name",
     [
