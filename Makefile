@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench eval fmt lock image image-test clean
+.PHONY: setup run test coverage lint bench eval fmt lock image image-test clean
 
 # A CJK font for test screenshots and charts (Debian: fonts-wqy-microhei), where apt is usable.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -25,8 +25,16 @@ $(STAMP): pyproject.toml
 run: setup
 	@if [ -n "$$SENTINEL_BOT_TOKEN" ]; then $(PY) -m bot run; else $(PY) -m bot demo; fi
 
+# The suite spread over worker processes (TEST_WORKERS, default two per core: most tests wait
+# on sockets and subprocesses more than they compute); tests that share one bot stay together.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+
 test: setup
-	$(PY) -m pytest -q --cov --cov-report=term --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
+
+# The same suite in one process under coverage (about three times slower), with the report.
+coverage: setup
+	$(PY) -m pytest -q -p no:xdist --cov --cov-report=term
 
 lint: setup
 	$(VENV)/bin/ruff check bot tests scripts

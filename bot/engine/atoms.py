@@ -24,6 +24,13 @@ MAX_SET = 64  # more alternatives than this and the atoms stop being selective
 # again, so their answers are cached per process (the parse is most of a build's time).
 
 
+@functools.lru_cache(maxsize=16384)
+def _parse(pattern: str) -> Any:
+    """Python's parse tree of ``pattern``, shared by the readers below (only read, never
+    changed); raises what the parser raises."""
+    return sre_parse.parse(pattern)
+
+
 def _exact(items: Any, limit: int = MAX_SET) -> set[str] | None:
     """The finite set of strings this sequence matches exactly, if at most ``limit``."""
     result = {""}
@@ -130,7 +137,7 @@ def required_groups(pattern: str) -> tuple[frozenset[str], ...] | None:
     if "(?i" in pattern or "(?s" in pattern or "(?m" in pattern or "[:" in pattern:
         return None
     try:
-        parsed = list(sre_parse.parse(pattern))
+        parsed = list(_parse(pattern))
     except Exception:  # noqa: BLE001 - RE2-only syntax: no prefilter, always run
         return None
     groups: list[frozenset[str]] = []
@@ -203,7 +210,7 @@ def edge_atoms(pattern: str) -> tuple[frozenset[str] | None, frozenset[str] | No
         return None, None
     try:
         # Assertions (\b, ^, $) match no characters: they do not move an edge.
-        items = [item for item in sre_parse.parse(pattern) if item[0] is not c.AT]
+        items = [item for item in _parse(pattern) if item[0] is not c.AT]
     except Exception:  # noqa: BLE001 - RE2-only syntax: no edges
         return None, None
     head: list[tuple[Any, Any]] = []
@@ -230,7 +237,7 @@ def max_match_width(pattern: str) -> int | None:
     if "[:" in pattern:
         return None
     try:
-        parsed = sre_parse.parse(pattern)
+        parsed = _parse(pattern)
     except Exception:  # noqa: BLE001 - RE2-only syntax: search the whole text
         return None
     width = int(parsed.getwidth()[1])
@@ -244,7 +251,7 @@ def literal_strings(pattern: str, limit: int = 500) -> frozenset[str] | None:
     if "(?" in pattern.replace("(?:", ""):
         return None
     try:
-        parsed = list(sre_parse.parse(pattern))
+        parsed = list(_parse(pattern))
     except Exception:  # noqa: BLE001 - RE2-only syntax: not a literal set
         return None
     if _has_assertion(parsed) or "[:" in pattern:
