@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test coverage lint bench eval fmt lock image image-test clean
+.PHONY: setup run test coverage lint bench eval fmt lock image image-test proxy-test clean
 
 # A CJK font for test screenshots and charts (Debian: fonts-wqy-microhei), where apt is usable.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -77,6 +77,12 @@ image:
 # a read-only root filesystem; one PASS/FAIL line per check (scripts/image_test.py).
 image-test: setup
 	$(PY) scripts/image_test.py --image $(IMAGE)
+
+# deploy/nginx.conf.template for real under podman: nginx (Debian's, made once with
+# debootstrap) in front of two workers of the built image; a worker recreated with a new
+# address is found again without a reload.
+proxy-test: setup
+	$(PY) scripts/proxy_test.py --image $(IMAGE)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
