@@ -84,10 +84,11 @@ def engine() -> str:
     sys.exit("FAIL: neither a working docker nor podman here")
 
 
-def get(path: str) -> int:
+def get(path: str, base: str = f"http://127.0.0.1:{PORT}") -> int:
+    """The HTTP status of GET ``base + path`` (no proxy); 0 when nothing answers."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(f"http://127.0.0.1:{PORT}{path}", timeout=5) as response:
+        with opener.open(f"{base}{path}", timeout=5) as response:
             return int(response.status)
     except urllib.error.HTTPError as err:
         return err.code

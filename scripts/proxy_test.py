@@ -30,15 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.emulator import BotApiEmulator
-from scripts.image_test import PODMAN_RUN, SCAM, TOKEN
+from scripts.image_test import PODMAN_RUN, SCAM, TOKEN, failures, get, report
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_IMAGE = "localhost/sentinel-nginx-test:sid"
@@ -54,14 +52,6 @@ export NGINX_LOCAL_RESOLVERS
 envsubst '$NGINX_LOCAL_RESOLVERS' </templates/nginx.conf.template >/etc/nginx/nginx.conf
 exec nginx -g 'daemon off;'
 """
-failures: list[str] = []
-
-
-def report(ok: bool, what: str, detail: str = "") -> bool:
-    print(f"{'PASS' if ok else 'FAIL'}: {what}" + (f" ({detail})" if detail else ""), flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
 
 
 def podman(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -97,17 +87,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def get(url: str) -> int:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=5) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return 0
 
 
 class Net:
@@ -210,22 +189,22 @@ async def main(image: str) -> int:
             NGINX_IMAGE, "sh", "-c", START_NGINX,
         )  # fmt: skip
         base = f"http://127.0.0.1:{proxy_port}"
-        up = await until(lambda: get(f"{base}/healthz") == 200, 150)
+        up = await until(lambda: get("/healthz", base) == 200, 150)
         if not report(up, "the proxy answers /healthz from a worker"):
             print(net.logs(proxy), net.logs(w1), sep="\n")
             return 1
         # Both workers up (each set the webhook to the proxy when it started).
-        await until(lambda: all(get(f"http://{net.address(w)}:8080/healthz") == 200
+        await until(lambda: all(get("/healthz", f"http://{net.address(w)}:8080") == 200
                                 for w in (w1, w2)), 60)  # fmt: skip
         report(await answered(emu), "a scam message is answered through the proxy")
-        codes = (get(f"{base}/metrics"), get(f"{base}/readyz"))
+        codes = (get("/metrics", base), get("/readyz", base))
         report(codes == (403, 404), "the proxy keeps /metrics and /readyz inside", f"{codes}")
         # worker1 comes back with another address: a placeholder takes its old one first.
         old = net.address(w1)
         podman("rm", "-f", "-t", "10", w1)
         net.run("placeholder", "--entrypoint", "sleep", image, "600")
         w1 = net.worker("worker1", emu.port, proxy_port)
-        ok = await until(lambda: get(f"http://{net.address(w1)}:8080/healthz") == 200, 150)
+        ok = await until(lambda: get("/healthz", f"http://{net.address(w1)}:8080") == 200, 150)
         new = net.address(w1)
         report(ok and new != old, "worker1 is recreated with a new address", f"{old} -> {new}")
         podman("stop", "-t", "20", w2)
