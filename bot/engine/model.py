@@ -161,6 +161,13 @@ class Rule(Strict):
         when = self.advice.when
         if not when:
             return self
+        if self.regional_advice:
+            # A regional list replaces the whole advice and has no `when` of its own: the
+            # choice by what the message showed would silently not apply in those regions.
+            raise ValueError(
+                "advice.when and regional_advice cannot be combined: a regional list replaces "
+                "the whole advice, and `when` would not apply to it"
+            )
         n = len(self.advice.zh)
         if len(self.advice.en) != n:
             raise ValueError("advice with `when` needs as many zh as en items")

@@ -152,3 +152,9 @@ def test_advice_when_names_only_this_rules_stages_and_signals(rule_dir: RuleDir)
     assert engine.check("您的包裹丢失了，我们三倍理赔。").advice_en == ("No claims.", "Hang up.")
     no_offer = engine.check("您的包裹丢失了，请加微信 abc_12345 联系我")
     assert no_offer.rule is not None and no_offer.advice_en == ("Hang up.",), no_offer
+    # A regional list replaces the whole advice, so `when` could not apply to it: refused.
+    both = (
+        base.replace("NAME", "offer") + "regional_advice:\n  TW: {zh: [只給台灣], en: [Taiwan]}\n"
+    )
+    found = problems(rule_dir(when=both))
+    assert any("when.yaml" in p and "cannot be combined" in p for p in found), found
