@@ -293,7 +293,7 @@ class HitWriter:
         """Background loop: flush on new records or every interval; after a failure, wait the
         whole back-off (new records do not trigger retries against a database that is away)."""
         delay = self.flush_interval
-        while not self._stopping:
+        while True:
             try:
                 if delay > self.flush_interval:
                     await asyncio.sleep(delay)
