@@ -34,6 +34,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw, ImageFont
@@ -115,15 +117,20 @@ async def admin(url: str, sql: str) -> None:
         await conn.close()
 
 
+def tool_run(tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``tool ARGS`` (docker or podman), its output captured, never raising on failure."""
+    return subprocess.run(
+        [tool, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 class Container:
     def __init__(self, tool: str, image: str) -> None:
         self.tool, self.image = tool, image
         self.name = f"sentinel-image-test-{uuid.uuid4().hex[:8]}"
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.tool, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
+        return tool_run(self.tool, *args, timeout=timeout)
 
     def run(self, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         flags = PODMAN_RUN if self.tool == "podman" else []
@@ -154,15 +161,23 @@ class Container:
         return (done.stdout + done.stderr).splitlines()
 
 
-async def scam_answered(emu: BotApiEmulator) -> None:
+async def warned(emu: BotApiEmulator, timeout: float) -> bool | None:
+    """A new person sends SCAM: whether the answer is a high-risk warning; None: no answer
+    within ``timeout`` seconds."""
     user = emu.make_user(language_code="zh-hans")
     chat = emu.private_chat(user)
     emu.send_text(chat, user, SCAM)
     try:
-        [reply] = await emu.wait_for_messages(chat["id"], count=1, timeout=30)
-        report("高风险" in reply["text"], "a scam message is answered with a warning")
+        [reply] = await emu.wait_for_messages(chat["id"], count=1, timeout=timeout)
     except TimeoutError:
-        report(False, "a scam message is answered with a warning", "no answer within 30 s")
+        return None
+    return "高风险" in reply["text"]
+
+
+async def scam_answered(emu: BotApiEmulator) -> None:
+    ok = await warned(emu, timeout=30)
+    detail = "no answer within 30 s" if ok is None else ""
+    report(bool(ok), "a scam message is answered with a warning", detail)
     user = emu.make_user(language_code="zh-hans")
     chat = emu.private_chat(user)
     emu.send_photo(chat, user, screenshot())
@@ -275,11 +290,21 @@ async def main(image: str) -> int:
         box.cli("rm", "-f", box.name)
         await emu.stop()
         await admin(admin_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    print(f"{'FAIL' if failures else 'PASS'}: image smoke test ({len(failures)} failed)")
+    return summary("image smoke test")
+
+
+def summary(what: str) -> int:
+    """The last line, PASS or FAIL with the count of failed checks; the exit code."""
+    print(f"{'FAIL' if failures else 'PASS'}: {what} ({len(failures)} failed)")
     return 1 if failures else 0
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def command_line(main: Callable[[str], Coroutine[Any, Any, int]], doc: str) -> None:
+    """``--image`` (default $IMAGE, else sentinel-bot:latest) into ``main``; exits with its code."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--image", default=os.environ.get("IMAGE", "sentinel-bot:latest"))
     sys.exit(asyncio.run(main(parser.parse_args().image)))
+
+
+if __name__ == "__main__":
+    command_line(main, __doc__)

@@ -21,7 +21,6 @@ use SQLite each (this test is about routing, not the shared database).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import shutil
@@ -36,7 +35,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.emulator import BotApiEmulator
-from scripts.image_test import PODMAN_RUN, SCAM, TOKEN, failures, get, report
+from scripts.image_test import (
+    PODMAN_RUN,
+    TOKEN,
+    command_line,
+    get,
+    report,
+    summary,
+    tool_run,
+    warned,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_IMAGE = "localhost/sentinel-nginx-test:sid"
@@ -55,9 +63,7 @@ exec nginx -g 'daemon off;'
 
 
 def podman(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["podman", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return tool_run("podman", *args, timeout=timeout)
 
 
 def nginx_image() -> None:
@@ -149,17 +155,6 @@ class Net:
             shutil.rmtree(data, ignore_errors=True)
 
 
-async def answered(emu: BotApiEmulator, timeout: float = 90) -> bool:
-    user = emu.make_user(language_code="zh-hans")
-    chat = emu.private_chat(user)
-    emu.send_text(chat, user, SCAM)
-    try:
-        [reply] = await emu.wait_for_messages(chat["id"], count=1, timeout=timeout)
-    except TimeoutError:
-        return False
-    return "高风险" in reply["text"]
-
-
 async def until(check: object, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -196,7 +191,7 @@ async def main(image: str) -> int:
         # Both workers up (each set the webhook to the proxy when it started).
         await until(lambda: all(get("/healthz", f"http://{net.address(w)}:8080") == 200
                                 for w in (w1, w2)), 60)  # fmt: skip
-        report(await answered(emu), "a scam message is answered through the proxy")
+        report(bool(await warned(emu, 90)), "a scam message is answered through the proxy")
         codes = (get("/metrics", base), get("/readyz", base))
         report(codes == (403, 404), "the proxy keeps /metrics and /readyz inside", f"{codes}")
         # worker1 comes back with another address: a placeholder takes its old one first.
@@ -208,18 +203,15 @@ async def main(image: str) -> int:
         new = net.address(w1)
         report(ok and new != old, "worker1 is recreated with a new address", f"{old} -> {new}")
         podman("stop", "-t", "20", w2)
-        found = await answered(emu)
+        found = bool(await warned(emu, 90))
         report(found, "with worker2 stopped, nginx finds worker1 at its new address, no reload")
         if not found:
             print(net.logs(proxy))
     finally:
         net.remove()
         await emu.stop()
-    print(f"{'FAIL' if failures else 'PASS'}: proxy test ({len(failures)} failed)")
-    return 1 if failures else 0
+    return summary("proxy test")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", default=os.environ.get("IMAGE", "sentinel-bot:latest"))
-    sys.exit(asyncio.run(main(parser.parse_args().image)))
+    command_line(main, __doc__)
